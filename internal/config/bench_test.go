@@ -1,0 +1,54 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+
+	"github.com/wgtools/wgtools/internal/keys"
+)
+
+// bigConfig builds a wg-quick file with n peers, each with a key, a PSK, two
+// allowed IPs, an endpoint and a keepalive: the shape of a hub's config.
+func bigConfig(b *testing.B, n int) []byte {
+	b.Helper()
+	var buf bytes.Buffer
+	buf.WriteString("[Interface]\nAddress = 10.0.0.1/16, fd00::1/64\nListenPort = 51820\nPrivateKey = " + priv1 + "\nPostUp = echo up %i\n")
+	for i := 0; i < n; i++ {
+		var k [32]byte
+		k[0], k[1], k[2] = byte(i), byte(i>>8), byte(i>>16)
+		fmt.Fprintf(&buf, "\n[Peer]\n# peer %d\nPublicKey = %s\nPresharedKey = %s\nAllowedIPs = 10.%d.%d.0/24, fd00:%x:%x::/64\nEndpoint = 192.0.2.%d:%d\nPersistentKeepalive = 25\n",
+			i, keys.Encode(k), psk1, (i>>8)&255, i&255, i>>16, i&0xffff, i&255, 1024+i%60000)
+	}
+	return buf.Bytes()
+}
+
+// BenchmarkParseQuick parses configs of 1k, 10k and 100k peers; ns/op
+// should grow linearly.
+func BenchmarkParseQuick(b *testing.B) {
+	for _, n := range []int{1000, 10000, 100000} {
+		data := bigConfig(b, n)
+		b.Run(fmt.Sprintf("peers=%d", n), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				c, err := ParseQuick(data, Options{})
+				if err != nil || len(c.Peers) != n {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkShowconf formats a 10k-peer config.
+func BenchmarkShowconf(b *testing.B) {
+	c, err := ParseQuick(bigConfig(b, 10000), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		Showconf(c)
+	}
+}

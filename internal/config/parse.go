@@ -1,0 +1,233 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+
+	"github.com/wgtools/wgtools/internal/keys"
+)
+
+// Options tune a parse. The zero value is usable.
+type Options struct {
+	// File names the input in error messages.
+	File string
+	// Warn receives warnings that do not stop the parse, with their line
+	// (wg's "AllowedIP has nonzero host part"). Nil discards them.
+	Warn func(line int, msg string)
+	// Services resolves service names in ports; nil means /etc/services.
+	Services ServiceLookup
+}
+
+func (o *Options) errorf(line int, err error, msg string) *ParseError {
+	return &ParseError{File: o.File, Line: line, Msg: msg, Err: err}
+}
+
+// ParseWG parses a configuration in wg(8)'s own dialect, the one setconf,
+// addconf and syncconf read: no wg-quick keys.
+func ParseWG(data []byte, opts Options) (*Config, error) {
+	p := newWGParser(&opts, data)
+	// One conversion for the whole input; lines are substrings of it.
+	text := string(data)
+	n := 0
+	for len(text) > 0 {
+		n++
+		var line string
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			line, text = text[:i], text[i+1:]
+		} else {
+			line, text = text, ""
+		}
+		// wg handles each line as a C string: a NUL byte ends it.
+		if i := strings.IndexByte(line, 0); i >= 0 {
+			line = line[:i]
+		}
+		if err := p.line(n, line); err != nil {
+			return nil, err
+		}
+	}
+	return p.finish()
+}
+
+// wgParser holds the state of wg's line-by-line parse (config.c's
+// config_ctx): which section we are in and the peer being filled.
+type wgParser struct {
+	opts    *Options
+	cfg     *Config
+	section int // sectionNone, sectionInterface or sectionPeer
+	// havePub records, per peer, whether a PublicKey line was seen.
+	havePub []bool
+}
+
+// newWGParser sizes the peer list from a cheap upper bound (every '[' could
+// open a section), which saves regrowing it for configs of many peers.
+func newWGParser(opts *Options, data []byte) *wgParser {
+	n := bytes.Count(data, []byte("["))
+	return &wgParser{opts: opts, cfg: &Config{Peers: make([]Peer, 0, n)}, havePub: make([]bool, 0, n)}
+}
+
+// cleanLine cuts a line at its first '#' and deletes every white-space
+// character in what is left, as wg does before it looks at a line.
+func cleanLine(s string) string {
+	if i := strings.IndexByte(s, '#'); i >= 0 {
+		s = s[:i]
+	}
+	clean := true
+	for i := 0; i < len(s) && clean; i++ {
+		clean = !isCSpace(s[i])
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		if !isCSpace(s[i]) {
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
+}
+
+// keyValue matches wg's get_value: the cleaned line must start with the key
+// name (any case) and '=', and at least one character must follow.
+func keyValue(line, key string) (string, bool) {
+	n := len(key)
+	if len(line) <= n+1 || line[n] != '=' || !strings.EqualFold(line[:n], key) {
+		return "", false
+	}
+	return line[n+1:], true
+}
+
+const (
+	sectionNone = iota
+	sectionInterface
+	sectionPeer
+)
+
+func (p *wgParser) line(n int, raw string) error {
+	line := cleanLine(raw)
+	if line == "" {
+		return nil
+	}
+	switch {
+	case strings.EqualFold(line, "[Interface]"):
+		p.section = sectionInterface
+		return nil
+	case strings.EqualFold(line, "[Peer]"):
+		p.cfg.Peers = append(p.cfg.Peers, Peer{Line: n, ReplaceAllowedIPs: true})
+		p.havePub = append(p.havePub, false)
+		p.section = sectionPeer
+		return nil
+	}
+	err := p.keyLine(n, line)
+	if err == errUnrecognized {
+		pe := p.opts.errorf(n, ErrLineUnrecognized, "Line unrecognized: "+quote(line))
+		if strings.HasPrefix(line, "\uFEFF") {
+			pe.Hint = "the file starts with a UTF-8 byte order mark; save it without one"
+		} else if p.section == sectionNone {
+			pe.Hint = "a key before any [Interface] or [Peer] section"
+		}
+		return pe
+	}
+	if err != nil {
+		return p.opts.errorf(n, err, err.Error())
+	}
+	return nil
+}
+
+var errUnrecognized = errors.New("unrecognized")
+
+func (p *wgParser) keyLine(n int, line string) error {
+	ifc := &p.cfg.Interface
+	switch p.section {
+	case sectionInterface:
+		if v, ok := keyValue(line, "ListenPort"); ok {
+			port, err := ParsePort(v, p.opts.Services)
+			if err != nil {
+				return err
+			}
+			ifc.ListenPort = &port
+		} else if v, ok := keyValue(line, "FwMark"); ok {
+			m, err := ParseFwMark(v)
+			if err != nil {
+				return err
+			}
+			ifc.FwMark = &m
+		} else if v, ok := keyValue(line, "PrivateKey"); ok {
+			k, err := parseKey(v)
+			if err != nil {
+				return err
+			}
+			ifc.PrivateKey = &k
+		} else {
+			return errUnrecognized
+		}
+	case sectionPeer:
+		peer := &p.cfg.Peers[len(p.cfg.Peers)-1]
+		if v, ok := keyValue(line, "Endpoint"); ok {
+			e, err := ParseEndpoint(v, p.opts.Services)
+			if err != nil {
+				return err
+			}
+			peer.Endpoint = e
+		} else if v, ok := keyValue(line, "PublicKey"); ok {
+			k, err := parseKey(v)
+			if err != nil {
+				return err
+			}
+			peer.PublicKey = k
+			p.havePub[len(p.havePub)-1] = true
+		} else if v, ok := keyValue(line, "AllowedIPs"); ok {
+			var warn func(string)
+			if p.opts.Warn != nil {
+				warn = func(msg string) { p.opts.Warn(n, msg) }
+			}
+			ips, replace, err := ParseAllowedIPs(v, warn)
+			if err != nil {
+				return err
+			}
+			// Each AllowedIPs line sets "replace" again, and any +/- entry in
+			// it clears it, exactly as wg's flags behave.
+			peer.ReplaceAllowedIPs = replace
+			peer.AllowedIPs = append(peer.AllowedIPs, ips...)
+		} else if v, ok := keyValue(line, "PersistentKeepalive"); ok {
+			ka, err := ParseKeepalive(v)
+			if err != nil {
+				return err
+			}
+			peer.PersistentKeepalive = &ka
+		} else if v, ok := keyValue(line, "PresharedKey"); ok {
+			k, err := parseKey(v)
+			if err != nil {
+				return err
+			}
+			peer.PresharedKey = &k
+		} else {
+			return errUnrecognized
+		}
+	default:
+		return errUnrecognized
+	}
+	return nil
+}
+
+func parseKey(v string) (wgtypes.Key, error) {
+	k, err := keys.Parse(v)
+	if err != nil {
+		return wgtypes.Key{}, errors.New("Key is not the correct length or format: " + quote(v))
+	}
+	return k, nil
+}
+
+// finish checks what wg checks once the whole file is read.
+func (p *wgParser) finish() (*Config, error) {
+	for i, ok := range p.havePub {
+		if !ok {
+			return nil, p.opts.errorf(p.cfg.Peers[i].Line, nil, "A peer is missing a public key")
+		}
+	}
+	return p.cfg, nil
+}

@@ -1,0 +1,266 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"net/netip"
+	"regexp"
+	"strings"
+)
+
+// Directive is one line that wg-quick consumes itself rather than passing
+// to wg: Address, DNS, MTU, Table, a hook or SaveConfig inside [Interface].
+type Directive struct {
+	Line int
+	// Key is the canonical spelling (Address, DNS, MTU, Table, PreUp,
+	// PostUp, PreDown, PostDown, SaveConfig), whatever case the file used.
+	Key string
+	// Value is the text after the first '=', cut at '#' and trimmed.
+	Value string
+	// Raw is the text after the first '=' with any comment kept, trimmed.
+	// Hooks use it: upstream wg-quick passes `#…` on to bash.
+	Raw string
+}
+
+// Line is one line wg-quick hands to wg, trimmed as bash's `read` trims it.
+type Line struct {
+	N    int
+	Text string
+}
+
+// Lexed is a wg-quick file split the way wg-quick splits it.
+type Lexed struct {
+	Directives []Directive
+	WG         []Line
+}
+
+// quickKeys are the keys wg-quick consumes inside [Interface].
+var quickKeys = []string{"Address", "MTU", "DNS", "Table", "PreUp", "PreDown", "PostUp", "PostDown", "SaveConfig"}
+
+// isIFSSpace is bash's default IFS white space, which `read` trims.
+func isIFSSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' }
+
+// Split runs wg-quick's lexical pass over a file. It is all `wg-quick strip`
+// needs, and the only error it reports is the one wg-quick itself reports
+// while reading: a SaveConfig value that is neither true nor false.
+//
+// The rules follow parse_options in wg-quick's linux.bash:
+//   - each line is trimmed of spaces and tabs at both ends (bash `read -r`;
+//     a CR stays, so CRLF lines reach wg with their CR, which wg deletes);
+//   - the key is the text before the first '=' of the line cut at '#',
+//     trimmed of all white space including CR; keys match in any case;
+//   - a key starting with '[' leaves [Interface]; exactly `[Interface]` (any
+//     case, but no inner spaces) enters it;
+//   - inside [Interface] the wg-quick keys are consumed; every other line,
+//     blank and comment lines included, goes to wg unchanged.
+func Split(data []byte, opts Options) (*Lexed, error) {
+	inInterface := false
+	// One conversion for the whole input; lines are substrings of it.
+	text := string(data)
+	l := &Lexed{WG: make([]Line, 0, strings.Count(text, "\n")+1)}
+	n := 0
+	for len(text) > 0 {
+		n++
+		var raw string
+		last := false
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			raw, text = text[:i], text[i+1:]
+		} else {
+			raw, text, last = text, "", true
+		}
+		// bash drops NUL bytes from what `read` returns.
+		if strings.IndexByte(raw, 0) >= 0 {
+			raw = strings.ReplaceAll(raw, "\x00", "")
+		}
+		line := strings.TrimFunc(raw, func(r rune) bool { return r < 0x80 && isIFSSpace(byte(r)) })
+		if last && line == "" {
+			break // an unterminated, blank last line is not read
+		}
+		stripped, _, _ := strings.Cut(line, "#")
+		key, value, _ := strings.Cut(stripped, "=")
+		if !strings.Contains(stripped, "=") {
+			value = stripped
+		}
+		raw2 := line
+		if _, after, ok := strings.Cut(line, "="); ok {
+			raw2 = after
+		}
+		key, value, raw2 = trimCSpace(key), trimCSpace(value), trimCSpace(raw2)
+		if strings.HasPrefix(key, "[") {
+			inInterface = false
+		}
+		if strings.EqualFold(key, "[Interface]") {
+			inInterface = true
+		}
+		if inInterface {
+			if canon := canonicalQuickKey(key); canon != "" {
+				if canon == "SaveConfig" && !strings.EqualFold(value, "true") && !strings.EqualFold(value, "false") {
+					return nil, opts.errorf(n, nil, quote(value)+" is neither true nor false")
+				}
+				l.Directives = append(l.Directives, Directive{Line: n, Key: canon, Value: value, Raw: raw2})
+				continue
+			}
+		}
+		l.WG = append(l.WG, Line{N: n, Text: line})
+	}
+	return l, nil
+}
+
+func trimCSpace(s string) string {
+	return strings.TrimFunc(s, func(r rune) bool { return r < 0x80 && isCSpace(byte(r)) })
+}
+
+func canonicalQuickKey(key string) string {
+	for _, k := range quickKeys {
+		if strings.EqualFold(key, k) {
+			return k
+		}
+	}
+	return ""
+}
+
+// Strip returns what `wg-quick strip` prints: the lines wg-quick passes to
+// wg, each with a newline, then one more newline.
+func (l *Lexed) Strip() []byte {
+	var b bytes.Buffer
+	for _, line := range l.WG {
+		b.WriteString(line.Text)
+		b.WriteByte('\n')
+	}
+	b.WriteByte('\n')
+	return b.Bytes()
+}
+
+// ParseQuick parses a wg-quick configuration file: wg-quick's own keys are
+// validated here, where the reference would only fail half-way through `up`
+// (an Address that ip(8) rejects, an MTU that is not a number), and the rest
+// is parsed with wg's grammar. The first error in line order is returned.
+func ParseQuick(data []byte, opts Options) (*Config, error) {
+	l, err := Split(data, opts)
+	if err != nil {
+		return nil, err
+	}
+	p := newWGParser(&opts, data)
+	ifc := &p.cfg.Interface
+	d, w := l.Directives, l.WG
+	for len(d) > 0 || len(w) > 0 {
+		if len(w) > 0 && (len(d) == 0 || w[0].N < d[0].Line) {
+			if err := p.line(w[0].N, w[0].Text); err != nil {
+				return nil, err
+			}
+			w = w[1:]
+			continue
+		}
+		if err := applyDirective(ifc, d[0]); err != nil {
+			return nil, opts.errorf(d[0].Line, err, err.Error())
+		}
+		d = d[1:]
+	}
+	return p.finish()
+}
+
+// dnsServerPattern is wg-quick's test for "this DNS entry is a server, not
+// a search domain".
+var dnsServerPattern = regexp.MustCompile(`(^[0-9.]+$)|(^.*:.*$)`)
+
+// words splits a value as bash splits an unquoted expansion after wg-quick
+// turned commas into spaces. (bash would also expand glob patterns; no valid
+// address or domain contains one, so we do not.)
+func words(v string) []string {
+	return strings.FieldsFunc(strings.ReplaceAll(v, ",", " "), func(r rune) bool { return r < 0x80 && isIFSSpace(byte(r)) })
+}
+
+func applyDirective(ifc *Interface, d Directive) error {
+	switch d.Key {
+	case "Address":
+		for _, w := range words(d.Value) {
+			p, err := ParseAddress(w)
+			if err != nil {
+				return err
+			}
+			ifc.Addresses = append(ifc.Addresses, p)
+		}
+	case "DNS":
+		for _, w := range words(d.Value) {
+			if !dnsServerPattern.MatchString(w) {
+				ifc.DNSSearch = append(ifc.DNSSearch, w)
+				continue
+			}
+			a, err := netip.ParseAddr(w)
+			if err != nil {
+				return errors.New("DNS server is not an IP address: " + quote(w))
+			}
+			ifc.DNS = append(ifc.DNS, a)
+		}
+	case "MTU":
+		ifc.MTU = 0
+		if d.Value != "" {
+			v, ok := decimal(d.Value, math.MaxUint16)
+			if !ok || v == 0 {
+				return errors.New("MTU is not a number from 1 to 65535: " + quote(d.Value))
+			}
+			ifc.MTU = int(v)
+		}
+	case "Table":
+		if err := checkTable(d.Value); err != nil {
+			return err
+		}
+		ifc.Table = d.Value
+	case "PreUp":
+		ifc.PreUp = append(ifc.PreUp, d.Raw)
+	case "PostUp":
+		ifc.PostUp = append(ifc.PostUp, d.Raw)
+	case "PreDown":
+		ifc.PreDown = append(ifc.PreDown, d.Raw)
+	case "PostDown":
+		ifc.PostDown = append(ifc.PostDown, d.Raw)
+	case "SaveConfig":
+		ifc.SaveConfig = strings.EqualFold(d.Value, "true")
+	}
+	return nil
+}
+
+// ParseAddress parses one Address entry: an IP address with an optional
+// prefix length (none means a host address, /32 or /128).
+func ParseAddress(s string) (netip.Prefix, error) {
+	bad := errors.New("Address is not an IP address with an optional /prefix length: " + quote(s))
+	addrText, bitsText, hasBits := strings.Cut(s, "/")
+	a, err := netip.ParseAddr(addrText)
+	if err != nil || a.Zone() != "" {
+		return netip.Prefix{}, bad
+	}
+	bits := a.BitLen()
+	if hasBits {
+		v, ok := decimal(bitsText, uint64(bits))
+		if !ok {
+			return netip.Prefix{}, bad
+		}
+		bits = int(v)
+	}
+	return netip.PrefixFrom(a, bits), nil
+}
+
+// checkTable accepts what wg-quick and ip(8) accept for Table: empty or
+// auto (routes in main, full tunnels in their own table), off, a table
+// number, or a name to look up in rt_tables when the interface comes up.
+// auto and off are case-sensitive, as in wg-quick, which compares them after
+// it has turned case-insensitive matching off again: `OFF` is a table name.
+func checkTable(v string) error {
+	switch {
+	case v == "" || v == "auto" || v == "off":
+		return nil
+	case v[0] >= '0' && v[0] <= '9':
+		if _, ok := decimal(v, math.MaxUint32); !ok {
+			return errors.New("Table is not a number from 0 to 4294967295: " + quote(v))
+		}
+		return nil
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return errors.New("Table is neither auto, off, a number nor a table name: " + quote(v))
+		}
+	}
+	return nil
+}
