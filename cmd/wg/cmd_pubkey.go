@@ -1,0 +1,36 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wgtools/wgtools/internal/keys"
+)
+
+func newPubkeyCommand(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:                "pubkey",
+		DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runPubkey(e, args)
+		},
+	}
+}
+
+// runPubkey reads a private key from standard input as wg does: exactly 44
+// bytes, then only NULs and white space until EOF.
+func runPubkey(e *env, args []string) error {
+	if len(args) != 0 {
+		fmt.Fprintf(e.stderr, "Usage: %s pubkey\n", e.prog)
+		return errFailed
+	}
+	priv, err := keys.ReadPubkeyInput(e.stdin)
+	if err != nil {
+		return fmt.Errorf("%s: %w", e.prog, err)
+	}
+	pub := keys.Public(priv)
+	keys.Wipe(&priv)
+	_, err = fmt.Fprintln(e.stdout, keys.Encode(pub))
+	return err
+}
