@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -94,6 +95,12 @@ func TestDo(t *testing.T) {
 	sentinel := errors.New("sentinel")
 	if err := a.Do(func() error { return sentinel }); !errors.Is(err, sentinel) {
 		t.Errorf("Do returned %v, want %v", err, sentinel)
+	}
+
+	// t.FailNow inside fn would end fn's goroutine, not the test; Do
+	// reports that instead of returning nil.
+	if err := a.Do(func() error { runtime.Goexit(); return nil }); !errors.Is(err, errGoexit) {
+		t.Errorf("Do with runtime.Goexit returned %v, want %v", err, errGoexit)
 	}
 
 	func() {

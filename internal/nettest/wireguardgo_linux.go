@@ -40,6 +40,8 @@ type WireGuardGo struct {
 	pid  int
 	out  *tailBuffer
 	done chan struct{} // closed when the process has exited and been reaped
+
+	outputShown bool // a failure message included Output already
 }
 
 // StartWireGuardGo starts /usr/bin/wireguard-go (the first wireguard-go in
@@ -115,8 +117,10 @@ func StartWireGuardGo(t testing.TB, ns *NetNS, ifname string) *WireGuardGo {
 		}
 		select {
 		case <-w.done:
+			w.outputShown = true
 			t.Fatalf("wireguard-go %s exited before creating %s; output:\n%s", ifname, w.Socket, w.Output())
 		case <-timeout.C:
+			w.outputShown = true
 			t.Fatalf("wireguard-go %s did not create %s within %v; output:\n%s", ifname, w.Socket, socketTimeout, w.Output())
 		case <-tick.C:
 		}
@@ -134,9 +138,15 @@ func (w *WireGuardGo) Output() string {
 // stop deletes the interface, stops the process and removes the socket.
 func (w *WireGuardGo) stop(t testing.TB, p *os.Process) {
 	// Deleting the interface closes the device, and wireguard-go then
-	// exits and removes its socket by itself.
-	if out, err := runCommand(w.NS.ip, "-n", w.NS.Name, "link", "del", "dev", w.Name); err != nil && !isGone(out) {
-		t.Errorf("removing interface %s: %v\n%s", w.Name, err, out)
+	// exits and removes its socket by itself. Once the process has exited,
+	// its TUN interface is gone with its file descriptor, and a link of that
+	// name is not ours.
+	select {
+	case <-w.done:
+	default:
+		if out, err := runCommand(w.NS.ip, "-n", w.NS.Name, "link", "del", "dev", w.Name); err != nil && !isGone(out) {
+			t.Errorf("removing interface %s: %v\n%s", w.Name, err, out)
+		}
 	}
 	// Signal errors mean the process is gone already.
 	_ = p.Signal(syscall.SIGTERM)
@@ -150,7 +160,7 @@ func (w *WireGuardGo) stop(t testing.TB, p *os.Process) {
 	if err := os.Remove(w.Socket); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("removing UAPI socket: %v", err)
 	}
-	if t.Failed() {
+	if t.Failed() && !w.outputShown {
 		t.Logf("wireguard-go %s output:\n%s", w.Name, w.Output())
 	}
 }
