@@ -48,6 +48,9 @@ type Peer struct {
 	PresharedKey *wgtypes.Key
 	// Endpoint is nil when absent.
 	Endpoint *Endpoint
+	// Remove deletes the peer from the device (`wg set ... peer K remove`);
+	// nothing else of the section is sent then.
+	Remove bool
 	// PersistentKeepalive is nil when absent; 0 means off.
 	PersistentKeepalive *int
 	// ReplaceAllowedIPs is true when the section has an AllowedIPs line

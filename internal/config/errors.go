@@ -10,6 +10,11 @@ import (
 // before any section, or an unknown section header.
 var ErrLineUnrecognized = errors.New("Line unrecognized")
 
+// ErrMissingPublicKey is wrapped by the ParseError for a [Peer] section
+// without a PublicKey; wg reports it as an invalid configuration rather than
+// a parsing error.
+var ErrMissingPublicKey = errors.New("A peer is missing a public key")
+
 // ParseError is a configuration error at one line of one file. Msg is the
 // reference tool's own wording (“Line unrecognized: `Foo=bar'”, “Key is not
 // the correct length or format: `…'”), so that text scripts grep for is

@@ -226,7 +226,7 @@ func parseKey(v string) (wgtypes.Key, error) {
 func (p *wgParser) finish() (*Config, error) {
 	for i, ok := range p.havePub {
 		if !ok {
-			return nil, p.opts.errorf(p.cfg.Peers[i].Line, nil, "A peer is missing a public key")
+			return nil, p.opts.errorf(p.cfg.Peers[i].Line, ErrMissingPublicKey, ErrMissingPublicKey.Error())
 		}
 	}
 	return p.cfg, nil
