@@ -1,0 +1,215 @@
+package device
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"syscall"
+	"time"
+
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+
+	"github.com/wgtools/wgtools/internal/config"
+)
+
+// This file is the one border between our netip-based model and wgctrl's
+// net-based types, in both directions.
+
+// Mode says how a configuration file is applied, as wg's subcommands do.
+type Mode int
+
+const (
+	// Set sends only what the configuration names (`wg set`, `addconf`).
+	Set Mode = iota
+	// Replace resets absent interface fields and replaces all peers
+	// (`setconf`).
+	Replace
+)
+
+// ErrRemoveAllowedIP is returned for the upstream `-ADDR` allowed-ip syntax,
+// which wgctrl cannot express yet.
+var ErrRemoveAllowedIP = fmt.Errorf("removing a single allowed IP (-ADDR) is not supported by this device interface: %w", syscall.EOPNOTSUPP)
+
+// WGConfig converts a parsed configuration into one wgctrl request. In
+// Replace mode absent interface fields are sent as zero (wg's setconf
+// removes the private key and resets port and fwmark) and the peer list is
+// replaced. Endpoints must have been resolved.
+func WGConfig(c *config.Config, mode Mode) (wgtypes.Config, error) {
+	var out wgtypes.Config
+	ifc := &c.Interface
+	if ifc.PrivateKey != nil || mode == Replace {
+		k := wgtypes.Key{}
+		if ifc.PrivateKey != nil {
+			k = *ifc.PrivateKey
+		}
+		out.PrivateKey = &k
+	}
+	if ifc.ListenPort != nil || mode == Replace {
+		p := 0
+		if ifc.ListenPort != nil {
+			p = *ifc.ListenPort
+		}
+		out.ListenPort = &p
+	}
+	if ifc.FwMark != nil || mode == Replace {
+		m := 0
+		if ifc.FwMark != nil {
+			m = int(*ifc.FwMark)
+		}
+		out.FirewallMark = &m
+	}
+	out.ReplacePeers = mode == Replace
+	out.Peers = make([]wgtypes.PeerConfig, 0, len(c.Peers))
+	for i := range c.Peers {
+		p := &c.Peers[i]
+		pc := wgtypes.PeerConfig{
+			PublicKey:         p.PublicKey,
+			Remove:            p.Remove,
+			PresharedKey:      p.PresharedKey,
+			ReplaceAllowedIPs: p.ReplaceAllowedIPs,
+		}
+		if p.Remove {
+			// wg sends nothing else for a removed peer.
+			out.Peers = append(out.Peers, wgtypes.PeerConfig{PublicKey: p.PublicKey, Remove: true})
+			continue
+		}
+		if p.Endpoint != nil {
+			ap, ok := p.Endpoint.AddrPort()
+			if !ok {
+				return wgtypes.Config{}, fmt.Errorf("endpoint %s of peer %s is not resolved", p.Endpoint, p.PublicKey)
+			}
+			pc.Endpoint = &net.UDPAddr{IP: ap.Addr().AsSlice(), Port: int(ap.Port()), Zone: ap.Addr().Zone()}
+		}
+		if p.PersistentKeepalive != nil {
+			d := time.Duration(*p.PersistentKeepalive) * time.Second
+			pc.PersistentKeepaliveInterval = &d
+		}
+		for _, a := range p.AllowedIPs {
+			if a.Remove {
+				return wgtypes.Config{}, ErrRemoveAllowedIP
+			}
+			pc.AllowedIPs = append(pc.AllowedIPs, ipNet(a.Prefix))
+		}
+		out.Peers = append(out.Peers, pc)
+	}
+	return out, nil
+}
+
+func ipNet(p netip.Prefix) net.IPNet {
+	return net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+}
+
+// SyncConfig builds wg syncconf's request: like Replace for a file without
+// peers or a device without peers; otherwise the interface fields are reset
+// as by setconf, every device peer missing from the file is removed, and
+// (upstream since v1.0.20260223) a peer that keeps its key but lost its
+// PresharedKey or PersistentKeepalive in the file has them cleared. Peers
+// present in both are sent in full, relying on the device treating unchanged
+// values as no-ops, which keeps their sessions.
+func SyncConfig(c *config.Config, current *wgtypes.Device) (wgtypes.Config, error) {
+	if len(c.Peers) == 0 || len(current.Peers) == 0 {
+		return WGConfig(c, Replace)
+	}
+	out, err := WGConfig(c, Replace)
+	if err != nil {
+		return out, err
+	}
+	out.ReplacePeers = false
+	inFile := make(map[wgtypes.Key][]int, len(c.Peers))
+	for i, p := range c.Peers {
+		inFile[p.PublicKey] = append(inFile[p.PublicKey], i)
+	}
+	var removes []wgtypes.PeerConfig
+	for _, dp := range current.Peers {
+		idx, ok := inFile[dp.PublicKey]
+		if !ok {
+			removes = append(removes, wgtypes.PeerConfig{PublicKey: dp.PublicKey, Remove: true})
+			continue
+		}
+		// wg pairs the device peer with the file's first section of that
+		// key (its sort puts the device entry just before it).
+		fp, pc := &c.Peers[idx[0]], &out.Peers[idx[0]]
+		if fp.Remove {
+			continue
+		}
+		if dp.PresharedKey != (wgtypes.Key{}) && fp.PresharedKey == nil {
+			pc.PresharedKey = &wgtypes.Key{}
+		}
+		if dp.PersistentKeepaliveInterval != 0 && fp.PersistentKeepalive == nil {
+			zero := time.Duration(0)
+			pc.PersistentKeepaliveInterval = &zero
+		}
+	}
+	// wg prepends its removals while walking the peers in ascending key
+	// order, so they come out in descending key order.
+	slices.SortFunc(removes, func(a, b wgtypes.PeerConfig) int { return bytes.Compare(b.PublicKey[:], a.PublicKey[:]) })
+	out.Peers = append(removes, out.Peers...)
+	return out, nil
+}
+
+// Config converts a device's state into our model, for showconf and save.
+// A zero private key or preshared key means none, as wg reports them.
+func Config(d *wgtypes.Device) *config.Config {
+	c := &config.Config{}
+	if d.PrivateKey != (wgtypes.Key{}) {
+		k := d.PrivateKey
+		c.Interface.PrivateKey = &k
+	}
+	port := d.ListenPort
+	c.Interface.ListenPort = &port
+	mark := uint32(d.FirewallMark)
+	c.Interface.FwMark = &mark
+	c.Peers = make([]config.Peer, len(d.Peers))
+	for i, p := range d.Peers {
+		cp := &c.Peers[i]
+		cp.PublicKey = p.PublicKey
+		if p.PresharedKey != (wgtypes.Key{}) {
+			k := p.PresharedKey
+			cp.PresharedKey = &k
+		}
+		if p.Endpoint != nil {
+			if ap, ok := addrPort(p.Endpoint); ok {
+				cp.Endpoint = &config.Endpoint{Host: ap.Addr().String(), Port: ap.Port(), Addr: ap.Addr()}
+			}
+		}
+		ka := int(p.PersistentKeepaliveInterval / time.Second)
+		cp.PersistentKeepalive = &ka
+		for _, n := range p.AllowedIPs {
+			if pfx, ok := prefix(n); ok {
+				cp.AllowedIPs = append(cp.AllowedIPs, config.AllowedIP{Prefix: pfx})
+			}
+		}
+	}
+	return c
+}
+
+// addrPort converts an endpoint. net.IP cannot tell an IPv4 address from
+// its IPv4-mapped IPv6 form, so both come out as IPv4 (a known limit of
+// going through wgctrl's types).
+func addrPort(u *net.UDPAddr) (netip.AddrPort, bool) {
+	a, ok := netip.AddrFromSlice(u.IP)
+	if !ok {
+		return netip.AddrPort{}, false
+	}
+	a = a.Unmap()
+	if u.Zone != "" {
+		a = a.WithZone(u.Zone)
+	}
+	return netip.AddrPortFrom(a, uint16(u.Port)), true
+}
+
+// prefix converts an allowed IP; the mask length tells the family, since
+// wgctrl may hold IPv4 addresses in 16 bytes.
+func prefix(n net.IPNet) (netip.Prefix, bool) {
+	ones, bits := n.Mask.Size()
+	a, ok := netip.AddrFromSlice(n.IP)
+	if !ok || bits == 0 {
+		return netip.Prefix{}, false
+	}
+	if bits == 32 {
+		a = a.Unmap()
+	}
+	return netip.PrefixFrom(a, ones), true
+}

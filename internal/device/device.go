@@ -1,0 +1,218 @@
+// Package device is the WireGuard configuration plane: it lists, reads and
+// configures WireGuard devices, kernel or userspace (UAPI socket) alike,
+// through wgctrl. It never creates or deletes links, just as wg(8) never
+// does, so that `wg` needs neither rtnetlink nor the userspace device.
+//
+// Errors carry the errno wg would report, so that the command line can print
+// wg's texts (`Unable to access interface: No such device`).
+package device
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.zx2c4.com/wireguard/wgctrl"
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+)
+
+// RunDir is where userspace implementations put their UAPI sockets.
+const RunDir = "/var/run/wireguard"
+
+// MaxNameLen is the longest interface name Linux accepts (IFNAMSIZ - 1).
+const MaxNameLen = 15
+
+// Client reads and configures WireGuard devices.
+type Client struct {
+	wg     *wgctrl.Client
+	runDir string
+	sysNet string
+	// kernel reports whether the kernel has WireGuard (its generic netlink
+	// family); without it every non-userspace name is "Protocol not
+	// supported", as wg reports.
+	kernel func() bool
+}
+
+// New opens a client on the running system.
+func New() (*Client, error) {
+	wg, err := wgctrl.New()
+	if err != nil {
+		return nil, fmt.Errorf("opening wgctrl: %w", err)
+	}
+	return &Client{wg: wg, runDir: RunDir, sysNet: "/sys/class/net", kernel: kernelWireGuard}, nil
+}
+
+// Close releases the client.
+func (c *Client) Close() error { return c.wg.Close() }
+
+// kernelWireGuard reports whether the WireGuard module is loaded or built in.
+func kernelWireGuard() bool {
+	_, err := os.Stat("/sys/module/wireguard")
+	return err == nil
+}
+
+// Names lists WireGuard interfaces as wg does: kernel links first, in
+// ifindex order, then userspace sockets in directory order (unsorted, as
+// readdir returns them). A socket whose daemon is gone (connection refused)
+// is removed, as wg does.
+func (c *Client) Names() ([]string, error) {
+	names, err := c.kernelNames()
+	if err != nil {
+		return nil, err
+	}
+	d, err := os.Open(c.runDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return names, nil
+	} else if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	entries, err := d.Readdirnames(-1)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e, ".sock")
+		if !ok || name == "" {
+			continue
+		}
+		if c.userspaceLive(name) {
+			names = append(names, name)
+		}
+	}
+	return names, nil
+}
+
+// kernelNames finds links whose driver is WireGuard through sysfs, where a
+// WireGuard link reports DEVTYPE=wireguard in its uevent.
+func (c *Client) kernelNames() ([]string, error) {
+	entries, err := os.ReadDir(c.sysNet)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	type link struct {
+		name  string
+		index int
+	}
+	var links []link
+	for _, e := range entries {
+		uevent, err := os.ReadFile(filepath.Join(c.sysNet, e.Name(), "uevent"))
+		if err != nil || !strings.Contains(string(uevent), "DEVTYPE=wireguard\n") {
+			continue
+		}
+		idx, _ := os.ReadFile(filepath.Join(c.sysNet, e.Name(), "ifindex"))
+		n, _ := strconv.Atoi(strings.TrimSpace(string(idx)))
+		links = append(links, link{e.Name(), n})
+	}
+	sort.Slice(links, func(i, j int) bool { return links[i].index < links[j].index })
+	names := make([]string, len(links))
+	for i, l := range links {
+		names[i] = l.name
+	}
+	return names, nil
+}
+
+// userspaceLive reports whether NAME.sock is a socket something listens on.
+// A refused connection means the daemon died: the stale socket is removed.
+// Any other failure (permission) still counts as an interface, as in wg.
+func (c *Client) userspaceLive(name string) bool {
+	if strings.Contains(name, "/") {
+		return false
+	}
+	path := filepath.Join(c.runDir, name+".sock")
+	st, err := os.Stat(path)
+	if err != nil || st.Mode()&fs.ModeSocket == 0 {
+		return false
+	}
+	conn, err := net.Dial("unix", path)
+	if err != nil {
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			os.Remove(path)
+			return false
+		}
+		return true
+	}
+	conn.Close()
+	return true
+}
+
+// Get reads one device.
+func (c *Client) Get(name string) (*wgtypes.Device, error) {
+	if err := c.check(name); err != nil {
+		return nil, err
+	}
+	d, err := c.wg.Device(name)
+	if err != nil {
+		return nil, c.mapErr(err)
+	}
+	return d, nil
+}
+
+// Configure sends one configuration request.
+func (c *Client) Configure(name string, cfg wgtypes.Config) error {
+	if err := c.check(name); err != nil {
+		return err
+	}
+	if err := c.wg.ConfigureDevice(name, cfg); err != nil {
+		return c.mapErr(err)
+	}
+	return nil
+}
+
+// check refuses what wg refuses before any IPC: a name the kernel could not
+// hold (upstream wg reports it as ENAMETOOLONG), and, when neither a live
+// userspace socket nor the kernel module exists, everything (wg's kernel
+// path then fails to find the generic netlink family).
+func (c *Client) check(name string) error {
+	if c.userspaceLive(name) {
+		return nil
+	}
+	if len(name) > MaxNameLen {
+		return syscall.ENAMETOOLONG
+	}
+	if !c.kernel() {
+		return syscall.EPROTONOSUPPORT
+	}
+	return nil
+}
+
+// mapErr turns wgctrl's errors into the errno wg would have reported.
+func (c *Client) mapErr(err error) error {
+	var errno syscall.Errno
+	switch {
+	case errors.As(err, &errno):
+		return errno
+	case errors.Is(err, os.ErrNotExist):
+		return syscall.ENODEV
+	}
+	// wgctrl reports a UAPI errno as "wguser: errno=N".
+	if _, after, ok := strings.Cut(err.Error(), "errno="); ok {
+		if n, convErr := strconv.Atoi(strings.TrimSpace(after)); convErr == nil {
+			return syscall.Errno(n)
+		}
+	}
+	return fmt.Errorf("%w: %v", syscall.EPROTO, err)
+}
+
+// Strerror renders an error as glibc's strerror would, which is how wg
+// prints errno values: Go's texts are glibc's with a lowercase first letter.
+func Strerror(err error) string {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		s := errno.Error()
+		if s != "" {
+			return strings.ToUpper(s[:1]) + s[1:]
+		}
+	}
+	return err.Error()
+}
