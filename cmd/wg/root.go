@@ -8,6 +8,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/wgtools/wgtools/internal/device"
 )
 
 // version is the wireguard-tools release whose behaviour wg reproduces. It
@@ -22,6 +24,7 @@ type env struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	dev    *device.Client // opened on first use
 }
 
 // subcommands is wg's table, in the order its usage text lists them.
@@ -70,6 +73,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if len(rest) == 0 {
 		rest = []string{"show"}
 	}
+	defer func() {
+		if e.dev != nil {
+			e.dev.Close()
+		}
+	}()
 	root := newRootCommand(e)
 	sub, _, err := root.Find(rest)
 	if err != nil || sub == root || sub.Name() != rest[0] {
@@ -103,6 +111,11 @@ func newRootCommand(e *env) *cobra.Command {
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.AddCommand(
+		newShowconfCommand(e),
+		newSetCommand(e),
+		newSetconfCommand(e, "setconf"),
+		newSetconfCommand(e, "addconf"),
+		newSetconfCommand(e, "syncconf"),
 		newGenkeyCommand(e, "genkey"),
 		newGenkeyCommand(e, "genpsk"),
 		newPubkeyCommand(e),
