@@ -268,12 +268,28 @@ func ParseEndpoint(value string, lookup ServiceLookup) (*Endpoint, error) {
 	}
 	e := &Endpoint{Host: host, Port: p}
 	if addr, err := netip.ParseAddr(host); err == nil {
+		if !validZone(addr.Zone()) {
+			// getaddrinfo finds no interface by that name either.
+			return nil, errors.New("Name or service not known: " + quote(value))
+		}
 		e.Addr = addr
 	} else if !validHostname(host) {
 		// getaddrinfo would look such a name up and fail; say so now.
 		return nil, errors.New("Name or service not known: " + quote(value))
 	}
 	return e, nil
+}
+
+// validZone accepts an empty zone or one that could name an interface (or
+// be an index): the characters wg-quick allows in interface names.
+func validZone(z string) bool {
+	for i := 0; i < len(z); i++ {
+		c := z[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_=+.-", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // validHostname reports whether s could be a DNS name: ASCII letters,

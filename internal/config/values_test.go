@@ -193,6 +193,10 @@ func TestParseEndpoint(t *testing.T) {
 		{in: "[fd00::1]51820", wantErr: "Unable to find port of endpoint: `[fd00::1]51820'"},
 		{in: "[fd00::1]:", wantErr: "Unable to find port of endpoint: `[fd00::1]:'"},
 		{in: ":5", wantErr: "Name or service not known: `:5'"},
+		// Found by fuzzing: a zone no interface could have; printing it
+		// back as [::%]]:0 would not parse.
+		{in: "::%]:0", wantErr: "Name or service not known: `::%]:0'"},
+		{in: "[fe80::1%a b]:5", wantErr: "Name or service not known: `[fe80::1%a b]:5'"},
 		{in: "192.0.2.1:nosuch", wantErr: "Servname not supported for ai_socktype: `192.0.2.1:nosuch'"},
 	}
 	for _, tt := range tests {

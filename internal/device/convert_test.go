@@ -1,0 +1,154 @@
+package device
+
+import (
+	"errors"
+	"net"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+
+	"github.com/wgtools/wgtools/internal/config"
+)
+
+func key(b byte) wgtypes.Key {
+	var k wgtypes.Key
+	k[0] = b
+	return k
+}
+
+func parse(t *testing.T, text string) *config.Config {
+	t.Helper()
+	c, err := config.ParseWG([]byte(text), config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+const (
+	kA = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+	kB = "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+	kC = "AgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+	kD = "AwAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func TestWGConfigModes(t *testing.T) {
+	c := parse(t, "[Interface]\nListenPort = 5\n[Peer]\nPublicKey = "+kB+"\nAllowedIPs = 10.0.0.7/24\nEndpoint = [fe80::1%lo]:9\nPersistentKeepalive = 0\n")
+	ipn := net.IPNet{IP: net.IP{10, 0, 0, 7}, Mask: net.CIDRMask(24, 32)}
+	peer := wgtypes.PeerConfig{
+		PublicKey:                   key(1),
+		Endpoint:                    &net.UDPAddr{IP: net.ParseIP("fe80::1"), Port: 9, Zone: "lo"},
+		PersistentKeepaliveInterval: ptr(time.Duration(0)),
+		ReplaceAllowedIPs:           true,
+		AllowedIPs:                  []net.IPNet{ipn},
+	}
+	tests := []struct {
+		mode Mode
+		want wgtypes.Config
+	}{
+		// addconf and set send only what the file names.
+		{Set, wgtypes.Config{ListenPort: ptr(5), Peers: []wgtypes.PeerConfig{peer}}},
+		// setconf resets the private key and fwmark the file lacks, and
+		// replaces the peer list.
+		{Replace, wgtypes.Config{PrivateKey: &wgtypes.Key{}, ListenPort: ptr(5), FirewallMark: ptr(0), ReplacePeers: true, Peers: []wgtypes.PeerConfig{peer}}},
+	}
+	for _, tt := range tests {
+		got, err := WGConfig(c, tt.mode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("mode %d: unexpected request (-want +got):\n%s", tt.mode, diff)
+		}
+	}
+}
+
+func TestWGConfigRemoveAndIncremental(t *testing.T) {
+	c := &config.Config{Peers: []config.Peer{{PublicKey: key(1), Remove: true, PersistentKeepalive: ptr(5)}}}
+	got, err := WGConfig(c, Set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]wgtypes.PeerConfig{{PublicKey: key(1), Remove: true}}, got.Peers); diff != "" {
+		t.Errorf("a removed peer must carry nothing else (-want +got):\n%s", diff)
+	}
+	c = parse(t, "[Peer]\nPublicKey = "+kB+"\nAllowedIPs = -10.0.0.0/8\n")
+	if _, err := WGConfig(c, Set); !errors.Is(err, syscall.EOPNOTSUPP) {
+		t.Errorf("incremental removal: err = %v, want EOPNOTSUPP", err)
+	}
+	c = parse(t, "[Peer]\nPublicKey = "+kB+"\nEndpoint = localhost:5\n")
+	if _, err := WGConfig(c, Set); err == nil {
+		t.Errorf("an unresolved endpoint must not be sent")
+	}
+}
+
+func TestSyncConfig(t *testing.T) {
+	file := parse(t, "[Interface]\nListenPort = 5\n[Peer]\nPublicKey = "+kB+"\nAllowedIPs = 10.0.0.2/32\n[Peer]\nPublicKey = "+kC+"\nPersistentKeepalive = 7\n")
+	current := &wgtypes.Device{Peers: []wgtypes.Peer{
+		{PublicKey: key(0)},
+		{PublicKey: key(1), PresharedKey: key(9), PersistentKeepaliveInterval: 25 * time.Second},
+		{PublicKey: key(3)},
+		{PublicKey: key(2), PresharedKey: key(9)},
+	}}
+	got, err := SyncConfig(file, current)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := wgtypes.Config{
+		PrivateKey: &wgtypes.Key{}, ListenPort: ptr(5), FirewallMark: ptr(0),
+		Peers: []wgtypes.PeerConfig{
+			// removals first, in descending key order, as wg emits them
+			{PublicKey: key(3), Remove: true},
+			{PublicKey: key(0), Remove: true},
+			// kept peer B lost its PSK and keepalive in the file: cleared
+			{PublicKey: key(1), PresharedKey: &wgtypes.Key{}, PersistentKeepaliveInterval: ptr(time.Duration(0)), ReplaceAllowedIPs: true,
+				AllowedIPs: []net.IPNet{{IP: net.IP{10, 0, 0, 2}, Mask: net.CIDRMask(32, 32)}}},
+			// kept peer C keeps the file's keepalive and gets its PSK cleared
+			{PublicKey: key(2), PresharedKey: &wgtypes.Key{}, PersistentKeepaliveInterval: ptr(7 * time.Second), ReplaceAllowedIPs: true},
+		},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("unexpected syncconf request (-want +got):\n%s", diff)
+	}
+	// With no peers on either side syncconf is setconf.
+	got, err = SyncConfig(file, &wgtypes.Device{})
+	if err != nil || !got.ReplacePeers {
+		t.Errorf("syncconf to an empty device should replace peers: %+v %v", got, err)
+	}
+}
+
+func TestConfigFromDevice(t *testing.T) {
+	d := &wgtypes.Device{
+		PrivateKey: key(1), ListenPort: 51820, FirewallMark: 0x10,
+		Peers: []wgtypes.Peer{{
+			PublicKey:                   key(2),
+			Endpoint:                    &net.UDPAddr{IP: net.ParseIP("192.0.2.1"), Port: 5},
+			PersistentKeepaliveInterval: 25 * time.Second,
+			AllowedIPs:                  []net.IPNet{{IP: net.ParseIP("10.0.0.0"), Mask: net.CIDRMask(8, 32)}, {IP: net.ParseIP("fd00::"), Mask: net.CIDRMask(64, 128)}},
+		}, {PublicKey: key(3), Endpoint: &net.UDPAddr{IP: net.ParseIP("fe80::1"), Port: 7, Zone: "lo"}}},
+	}
+	want := "[Interface]\nListenPort = 51820\nFwMark = 0x10\nPrivateKey = " + kB + "\n\n" +
+		"[Peer]\nPublicKey = " + kC + "\nAllowedIPs = 10.0.0.0/8, fd00::/64\nEndpoint = 192.0.2.1:5\nPersistentKeepalive = 25\n\n" +
+		"[Peer]\nPublicKey = " + kD + "\nEndpoint = [fe80::1%lo]:7\n"
+	if diff := cmp.Diff(want, string(config.Showconf(Config(d)))); diff != "" {
+		t.Errorf("unexpected showconf (-want +got):\n%s", diff)
+	}
+}
+
+func TestStrerror(t *testing.T) {
+	for err, want := range map[error]string{
+		syscall.ENODEV:          "No such device",
+		syscall.EPROTONOSUPPORT: "Protocol not supported",
+		syscall.ENAMETOOLONG:    "File name too long",
+		syscall.EACCES:          "Permission denied",
+	} {
+		if got := Strerror(err); got != want {
+			t.Errorf("Strerror(%v) = %q, want %q", err, got, want)
+		}
+	}
+}
