@@ -111,6 +111,7 @@ func newRootCommand(e *env) *cobra.Command {
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
 	root.AddCommand(
+		newShowCommand(e),
 		newShowconfCommand(e),
 		newSetCommand(e),
 		newSetconfCommand(e, "setconf"),

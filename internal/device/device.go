@@ -155,7 +155,22 @@ func (c *Client) Get(name string) (*wgtypes.Device, error) {
 	if err != nil {
 		return nil, c.mapErr(err)
 	}
+	normalize(d)
 	return d, nil
+}
+
+// normalize undoes a wgctrl quirk: its UAPI parser stores IPv4 endpoints in
+// 16-byte form, which net.IP cannot tell from IPv4-mapped IPv6. wg prints
+// them as IPv4, so make them 4 bytes. (A genuine IPv4-mapped endpoint is
+// then shown as IPv4 too; a known limit.)
+func normalize(d *wgtypes.Device) {
+	for i := range d.Peers {
+		if ep := d.Peers[i].Endpoint; ep != nil {
+			if v4 := ep.IP.To4(); v4 != nil {
+				ep.IP = v4
+			}
+		}
+	}
 }
 
 // Configure sends one configuration request.
