@@ -126,12 +126,8 @@ func (c *Client) kernelNames() ([]string, error) {
 // A refused connection means the daemon died: the stale socket is removed.
 // Any other failure (permission) still counts as an interface, as in wg.
 func (c *Client) userspaceLive(name string) bool {
-	if strings.Contains(name, "/") {
-		return false
-	}
-	path := filepath.Join(c.runDir, name+".sock")
-	st, err := os.Stat(path)
-	if err != nil || st.Mode()&fs.ModeSocket == 0 {
+	path, ok := c.socketFile(name)
+	if !ok {
 		return false
 	}
 	conn, err := net.Dial("unix", path)
@@ -146,36 +142,42 @@ func (c *Client) userspaceLive(name string) bool {
 	return true
 }
 
-// Get reads one device.
+// Get reads one device: over its UAPI socket when one is live (a socket
+// whose daemon is gone is removed, as wg does), otherwise from the kernel.
 func (c *Client) Get(name string) (*wgtypes.Device, error) {
-	if err := c.check(name); err != nil {
+	if path, ok := c.socketFile(name); ok {
+		d, err := uapiGet(path, name)
+		if err == nil {
+			return d, nil
+		}
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			return nil, c.mapErr(err)
+		}
+		os.Remove(path)
+	}
+	if err := c.kernelCheck(name); err != nil {
 		return nil, err
 	}
 	d, err := c.wg.Device(name)
 	if err != nil {
 		return nil, c.mapErr(err)
 	}
-	normalize(d)
 	return d, nil
-}
-
-// normalize undoes a wgctrl quirk: its UAPI parser stores IPv4 endpoints in
-// 16-byte form, which net.IP cannot tell from IPv4-mapped IPv6. wg prints
-// them as IPv4, so make them 4 bytes. (A genuine IPv4-mapped endpoint is
-// then shown as IPv4 too; a known limit.)
-func normalize(d *wgtypes.Device) {
-	for i := range d.Peers {
-		if ep := d.Peers[i].Endpoint; ep != nil {
-			if v4 := ep.IP.To4(); v4 != nil {
-				ep.IP = v4
-			}
-		}
-	}
 }
 
 // Configure sends one configuration request.
 func (c *Client) Configure(name string, cfg wgtypes.Config) error {
-	if err := c.check(name); err != nil {
+	if path, ok := c.socketFile(name); ok {
+		err := uapiSet(path, cfg)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			return c.mapErr(err)
+		}
+		os.Remove(path)
+	}
+	if err := c.kernelCheck(name); err != nil {
 		return err
 	}
 	if err := c.wg.ConfigureDevice(name, cfg); err != nil {
@@ -184,14 +186,24 @@ func (c *Client) Configure(name string, cfg wgtypes.Config) error {
 	return nil
 }
 
-// check refuses what wg refuses before any IPC: a name the kernel could not
-// hold (upstream wg reports it as ENAMETOOLONG), and, when neither a live
-// userspace socket nor the kernel module exists, everything (wg's kernel
-// path then fails to find the generic netlink family).
-func (c *Client) check(name string) error {
-	if c.userspaceLive(name) {
-		return nil
+// socketFile returns the UAPI socket path of name if such a socket exists.
+// Names with a slash are never userspace, as in wg.
+func (c *Client) socketFile(name string) (string, bool) {
+	if strings.Contains(name, "/") {
+		return "", false
 	}
+	path := c.socket(name)
+	st, err := os.Stat(path)
+	return path, err == nil && st.Mode()&fs.ModeSocket != 0
+}
+
+func (c *Client) socket(name string) string { return filepath.Join(c.runDir, name+".sock") }
+
+// kernelCheck refuses what wg's kernel path refuses before any IPC: a name
+// the kernel could not hold (upstream wg reports it as ENAMETOOLONG), and
+// everything when the kernel has no WireGuard (wg then fails to find the
+// generic netlink family: EPROTONOSUPPORT).
+func (c *Client) kernelCheck(name string) error {
 	if len(name) > MaxNameLen {
 		return syscall.ENAMETOOLONG
 	}
