@@ -40,17 +40,32 @@ type Client struct {
 	kernel func() bool
 }
 
-// New opens a client on the running system.
+// New returns a client for the running system. Nothing is opened until a
+// device is read or configured.
 func New() (*Client, error) {
-	wg, err := wgctrl.New()
-	if err != nil {
-		return nil, fmt.Errorf("opening wgctrl: %w", err)
-	}
-	return &Client{wg: wg, runDir: RunDir, sysNet: "/sys/class/net", kernel: kernelWireGuard}, nil
+	return &Client{runDir: RunDir, sysNet: "/sys/class/net", kernel: kernelWireGuard}, nil
 }
 
 // Close releases the client.
-func (c *Client) Close() error { return c.wg.Close() }
+func (c *Client) Close() error {
+	if c.wg != nil {
+		return c.wg.Close()
+	}
+	return nil
+}
+
+// kernelClient opens wgctrl on first use: only kernel devices need it, and
+// opening it costs a generic netlink family lookup on every run.
+func (c *Client) kernelClient() (*wgctrl.Client, error) {
+	if c.wg == nil {
+		wg, err := wgctrl.New()
+		if err != nil {
+			return nil, fmt.Errorf("opening wgctrl: %w", err)
+		}
+		c.wg = wg
+	}
+	return c.wg, nil
+}
 
 // kernelWireGuard reports whether the WireGuard module is loaded or built in.
 func kernelWireGuard() bool {
@@ -158,7 +173,11 @@ func (c *Client) Get(name string) (*wgtypes.Device, error) {
 	if err := c.kernelCheck(name); err != nil {
 		return nil, err
 	}
-	d, err := c.wg.Device(name)
+	wg, err := c.kernelClient()
+	if err != nil {
+		return nil, err
+	}
+	d, err := wg.Device(name)
 	if err != nil {
 		return nil, c.mapErr(err)
 	}
@@ -180,7 +199,11 @@ func (c *Client) Configure(name string, cfg wgtypes.Config) error {
 	if err := c.kernelCheck(name); err != nil {
 		return err
 	}
-	if err := c.wg.ConfigureDevice(name, cfg); err != nil {
+	wg, err := c.kernelClient()
+	if err != nil {
+		return err
+	}
+	if err := wg.ConfigureDevice(name, cfg); err != nil {
 		return c.mapErr(err)
 	}
 	return nil
