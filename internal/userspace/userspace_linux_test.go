@@ -1,0 +1,635 @@
+package userspace
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/wgtools/wgtools/internal/nettest"
+	"golang.org/x/sys/unix"
+)
+
+// goneTimeout bounds how long the tests wait for a daemon to exit once it
+// was told to.
+const goneTimeout = 15 * time.Second
+
+// requireDaemonPrereqs checks what running the daemon in a namespace
+// needs.
+func requireDaemonPrereqs(t *testing.T) {
+	t.Helper()
+	nettest.RequireRoot(t)
+	nettest.RequireTUN(t)
+	nettest.RequireBinary(t, "ip")
+	nettest.RequireBinary(t, "wg")
+}
+
+// spawnDaemon spawns this test binary as the daemon of interface name in
+// ns, detached, as wg-quick does. If it succeeds, t.Cleanup stops the
+// daemon and removes its socket.
+func spawnDaemon(t *testing.T, ns *nettest.NetNS, name string) (*proc, error) {
+	t.Helper()
+	exe, args, env, err := daemonCommand(ns.Name, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := Spawn(exe, args, name, env, spawnTimeout)
+	if err != nil {
+		return nil, err
+	}
+	p := openProc(t, pid)
+	t.Cleanup(func() {
+		p.stop(t, "daemon "+name)
+		// A killed daemon leaves its socket behind.
+		if err := os.Remove(socketPath(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("removing socket: %v", err)
+		}
+	})
+	return p, nil
+}
+
+// mustSpawnDaemon is spawnDaemon, failing the test on error.
+func mustSpawnDaemon(t *testing.T, ns *nettest.NetNS, name string) *proc {
+	t.Helper()
+	p, err := spawnDaemon(t, ns, name)
+	if err != nil {
+		t.Fatalf("Spawn %s in %s: %v", name, ns.Name, err)
+	}
+	return p
+}
+
+// linkExists reports whether interface name exists in ns.
+func linkExists(t *testing.T, ns *nettest.NetNS, name string) bool {
+	t.Helper()
+	out, err := exec.Command("ip", "-n", ns.Name, "link", "show", "dev", name).CombinedOutput()
+	if err == nil {
+		return true
+	}
+	if strings.Contains(string(out), "does not exist") {
+		return false
+	}
+	t.Fatalf("ip -n %s link show dev %s: %v\n%s", ns.Name, name, err, out)
+	return false
+}
+
+// socketExists reports whether the UAPI socket of name exists.
+func socketExists(t *testing.T, name string) bool {
+	t.Helper()
+	_, err := os.Lstat(socketPath(name))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal(err)
+	}
+	return err == nil
+}
+
+// wgShow runs the reference "wg show name args..." and fails the test
+// unless it succeeds.
+func wgShow(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	stdout, stderr, code := nettest.RunWG(t, "", append([]string{"show", name}, args...)...)
+	if code != 0 {
+		t.Fatalf("wg show %s %s: exit %d: %s", name, strings.Join(args, " "), code, stderr)
+	}
+	return stdout
+}
+
+// keyPair returns a private key file, written to a temporary directory,
+// and the public key, made by the reference wg.
+func keyPair(t *testing.T) (privFile, pub string) {
+	t.Helper()
+	priv, stderr, code := nettest.RunWG(t, "", "genkey")
+	if code != 0 {
+		t.Fatalf("wg genkey: exit %d: %s", code, stderr)
+	}
+	pub, stderr, code = nettest.RunWG(t, priv, "pubkey")
+	if code != 0 {
+		t.Fatalf("wg pubkey: exit %d: %s", code, stderr)
+	}
+	privFile = filepath.Join(t.TempDir(), "private.key")
+	if err := os.WriteFile(privFile, []byte(priv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return privFile, strings.TrimSpace(pub)
+}
+
+// TestTunnel joins two namespaces by a veth pair, runs a detached device
+// in each, configures them with the reference wg and ip, and pings through
+// the tunnel.
+func TestTunnel(t *testing.T) {
+	t.Parallel()
+	requireDaemonPrereqs(t)
+	nettest.RequireBinary(t, "ping")
+	a, b := nettest.NewNetNS(t), nettest.NewNetNS(t)
+	nettest.Veth(t, a, "veth0", "10.201.0.1/24", b, "veth0", "10.201.0.2/24")
+	ifA, ifB := nettest.UniqueIfName(t, "wgt"), nettest.UniqueIfName(t, "wgt")
+	mustSpawnDaemon(t, a, ifA)
+	mustSpawnDaemon(t, b, ifB)
+
+	keyA, pubA := keyPair(t)
+	keyB, pubB := keyPair(t)
+	for _, c := range []struct {
+		ns                *nettest.NetNS
+		name, key, peer   string
+		endpoint, peerIP  string
+		address, peerAddr string
+	}{
+		{ns: a, name: ifA, key: keyA, peer: pubB, endpoint: "10.201.0.2:51820", address: "10.202.0.1/24", peerIP: "10.202.0.2/32"},
+		{ns: b, name: ifB, key: keyB, peer: pubA, endpoint: "10.201.0.1:51820", address: "10.202.0.2/24", peerIP: "10.202.0.1/32"},
+	} {
+		if _, stderr, code := nettest.RunWG(t, "", "set", c.name,
+			"listen-port", "51820", "private-key", c.key,
+			"peer", c.peer, "endpoint", c.endpoint, "allowed-ips", c.peerIP); code != 0 {
+			t.Fatalf("wg set %s: exit %d: %s", c.name, code, stderr)
+		}
+		c.ns.Run(t, "ip", "address", "add", c.address, "dev", c.name)
+		c.ns.Run(t, "ip", "link", "set", "dev", c.name, "up")
+	}
+
+	a.Run(t, "ping", "-c", "3", "-W", "5", "10.202.0.2")
+	b.Run(t, "ping", "-c", "1", "-W", "5", "10.202.0.1")
+
+	for _, c := range []struct{ name, peer string }{{ifA, pubB}, {ifB, pubA}} {
+		out := wgShow(t, c.name)
+		for _, want := range []string{"interface: " + c.name, "listening port: 51820", "peer: " + c.peer, "latest handshake:", "transfer:"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("wg show %s lacks %q:\n%s", c.name, want, out)
+			}
+		}
+		hs := strings.Fields(wgShow(t, c.name, "latest-handshakes"))
+		if len(hs) != 2 || hs[0] != c.peer || hs[1] == "0" {
+			t.Errorf("wg show %s latest-handshakes = %q, want a handshake with %s", c.name, hs, c.peer)
+		}
+	}
+}
+
+// TestDetachedUntilLinkDeleted spawns the daemon from a process that then
+// exits, as wg-quick up does, and checks that the device lives on until
+// its interface is deleted.
+func TestDetachedUntilLinkDeleted(t *testing.T) {
+	t.Parallel()
+	requireDaemonPrereqs(t)
+	ns := nettest.NewNetNS(t)
+	name := nettest.UniqueIfName(t, "wgt")
+
+	// Orphans are re-parented to the closest subreaper; making this
+	// process one lets it reap the daemon below when it exits, whatever
+	// init does.
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		t.Fatalf("prctl(PR_SET_CHILD_SUBREAPER): %v", err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), spawnTimeout+10*time.Second)
+	defer cancel()
+	spawner := exec.CommandContext(ctx, selfExe(t), "-test.run=^$")
+	spawner.Env = helperEnviron("spawner", spawnArgsEnv+"="+ns.Name+" "+name)
+	var stdout, stderr bytes.Buffer
+	spawner.Stdout, spawner.Stderr = &stdout, &stderr
+	spawner.WaitDelay = 5 * time.Second
+	err := spawner.Run()
+	// The daemon, if started, is in ns, whose cleanup kills it; the socket
+	// is removed here in case it was killed.
+	t.Cleanup(func() {
+		if err := os.Remove(socketPath(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("removing socket: %v", err)
+		}
+	})
+	if err != nil {
+		t.Fatalf("spawner: %v\nstdout:\n%s\nstderr:\n%s", err, &stdout, &stderr)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(stdout.String()))
+	if err != nil {
+		t.Fatalf("spawner printed %q, want a process ID", &stdout)
+	}
+	p := openProc(t, pid)
+	reaped := false
+	t.Cleanup(func() {
+		if !reaped {
+			p.stop(t, "daemon "+name)
+			unix.Wait4(pid, nil, unix.WNOHANG, nil)
+		}
+	})
+
+	// The spawner has exited; the daemon runs on, in its own session, and
+	// serves the reference wg.
+	if p.exited() {
+		t.Fatalf("daemon (pid %d) exited with its spawner", pid)
+	}
+	if sid, err := unix.Getsid(pid); err != nil || sid != pid {
+		t.Errorf("getsid(%d) = %d, %v; want its own session", pid, sid, err)
+	}
+	if ppid := parentPID(t, pid); ppid == spawner.Process.Pid {
+		t.Errorf("daemon's parent is still the spawner %d", ppid)
+	}
+	if out := wgShow(t, name); !strings.Contains(out, "interface: "+name) {
+		t.Errorf("wg show %s:\n%s", name, out)
+	}
+	if !linkExists(t, ns, name) {
+		t.Fatalf("interface %s not in %s", name, ns.Name)
+	}
+
+	// Deleting the interface stops the daemon, which removes its socket.
+	ns.Run(t, "ip", "link", "del", "dev", name)
+	if !p.waitExit(goneTimeout) {
+		t.Fatalf("daemon (pid %d) still running %v after its interface was deleted", pid, goneTimeout)
+	}
+	var ws unix.WaitStatus
+	if _, err := unix.Wait4(pid, &ws, 0, nil); err != nil {
+		t.Logf("reaping daemon (pid %d): %v (not adopted by this process?)", pid, err)
+	} else if !ws.Exited() || ws.ExitStatus() != 0 {
+		t.Errorf("daemon exit status %v, want 0", ws)
+	}
+	reaped = true
+	if socketExists(t, name) {
+		t.Errorf("socket %s left behind", socketPath(name))
+	}
+}
+
+// parentPID returns the parent process ID of pid.
+func parentPID(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// pid (comm) state ppid ...; comm may contain spaces and parentheses.
+	rest := string(b[bytes.LastIndexByte(b, ')')+1:])
+	f := strings.Fields(rest)
+	if len(f) < 2 {
+		t.Fatalf("parsing /proc/%d/stat: %q", pid, b)
+	}
+	ppid, err := strconv.Atoi(f[1])
+	if err != nil {
+		t.Fatalf("parsing /proc/%d/stat: %q", pid, b)
+	}
+	return ppid
+}
+
+// TestSIGTERM checks that SIGTERM stops a detached daemon cleanly.
+func TestSIGTERM(t *testing.T) {
+	t.Parallel()
+	requireDaemonPrereqs(t)
+	ns := nettest.NewNetNS(t)
+	name := nettest.UniqueIfName(t, "wgt")
+	p := mustSpawnDaemon(t, ns, name)
+	wgShow(t, name)
+
+	p.signal(syscall.SIGTERM)
+	if !p.waitExit(goneTimeout) {
+		t.Fatalf("daemon (pid %d) still running %v after SIGTERM", p.pid, goneTimeout)
+	}
+	if socketExists(t, name) {
+		t.Errorf("socket %s left behind", socketPath(name))
+	}
+	if linkExists(t, ns, name) {
+		t.Errorf("interface %s left behind in %s", name, ns.Name)
+	}
+}
+
+// TestSIGKILLStaleSocket checks that a daemon killed with SIGKILL leaves a
+// stale socket, and that the next daemon of that name replaces it.
+func TestSIGKILLStaleSocket(t *testing.T) {
+	t.Parallel()
+	requireDaemonPrereqs(t)
+	ns := nettest.NewNetNS(t)
+	name := nettest.UniqueIfName(t, "wgt")
+	p := mustSpawnDaemon(t, ns, name)
+
+	p.signal(syscall.SIGKILL)
+	if !p.waitExit(goneTimeout) {
+		t.Fatalf("daemon (pid %d) still running %v after SIGKILL", p.pid, goneTimeout)
+	}
+	if !socketExists(t, name) {
+		t.Fatalf("no stale socket %s after SIGKILL", socketPath(name))
+	}
+	// The interface went with the TUN descriptor.
+	if linkExists(t, ns, name) {
+		t.Errorf("interface %s still in %s after its daemon was killed", name, ns.Name)
+	}
+	if _, stderr, code := nettest.RunWG(t, "", "show", name); code == 0 {
+		t.Errorf("wg show %s succeeded on a stale socket", name)
+	} else {
+		t.Logf("wg show on the stale socket: exit %d: %s", code, stderr)
+	}
+
+	mustSpawnDaemon(t, ns, name)
+	if out := wgShow(t, name); !strings.Contains(out, "interface: "+name) {
+		t.Errorf("wg show %s:\n%s", name, out)
+	}
+	if !linkExists(t, ns, name) {
+		t.Errorf("interface %s missing", name)
+	}
+}
+
+// TestConcurrentSpawn starts two daemons of the same name at once: exactly
+// one may win.
+func TestConcurrentSpawn(t *testing.T) {
+	t.Parallel()
+	requireDaemonPrereqs(t)
+	tests := []struct {
+		name          string
+		sameNamespace bool
+	}{
+		{name: "same namespace", sameNamespace: true},
+		{name: "different namespaces", sameNamespace: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			nss := []*nettest.NetNS{nettest.NewNetNS(t)}
+			if tt.sameNamespace {
+				nss = append(nss, nss[0])
+			} else {
+				nss = append(nss, nettest.NewNetNS(t))
+			}
+			name := nettest.UniqueIfName(t, "wgt")
+
+			// Spawn calls t.Cleanup (through openProc) only from this
+			// goroutine: the goroutines just start the processes.
+			type result struct {
+				pid int
+				err error
+			}
+			results := make([]result, len(nss))
+			var wg sync.WaitGroup
+			for i, ns := range nss {
+				exe, args, env, err := daemonCommand(ns.Name, name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				wg.Go(func() {
+					pid, err := Spawn(exe, args, name, env, spawnTimeout)
+					results[i] = result{pid, err}
+				})
+			}
+			wg.Wait()
+
+			var winners int
+			for i, r := range results {
+				if r.err != nil {
+					t.Logf("daemon %d: %v", i, r.err)
+					if !errors.Is(r.err, fs.ErrExist) || !strings.Contains(r.err.Error(), "interface "+name+" already exists") {
+						t.Errorf("daemon %d failed with %q, want an error saying the interface exists (wrapping fs.ErrExist)", i, r.err)
+					}
+					continue
+				}
+				winners++
+				p := openProc(t, r.pid)
+				t.Cleanup(func() {
+					p.stop(t, "daemon "+name)
+					if err := os.Remove(socketPath(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+						t.Errorf("removing socket: %v", err)
+					}
+				})
+			}
+			if winners != 1 {
+				t.Fatalf("%d daemons started, want exactly 1", winners)
+			}
+			wgShow(t, name)
+		})
+	}
+}
+
+// TestNameTaken checks the errors for an interface name that another
+// interface has.
+func TestNameTaken(t *testing.T) {
+	t.Parallel()
+	requireDaemonPrereqs(t)
+	tests := []struct {
+		name string
+		// take makes an interface called ifname in ns.
+		take func(t *testing.T, ns *nettest.NetNS, ifname string)
+		want string
+	}{
+		{
+			name: "not a TUN device",
+			take: func(t *testing.T, ns *nettest.NetNS, ifname string) {
+				// Not every kernel has dummy interfaces; every test
+				// machine has veth.
+				ns.Run(t, "ip", "link", "add", "dev", ifname, "type", "veth", "peer", "name", "vpeer")
+			},
+			want: "already exists and is not a TUN device",
+		},
+		{
+			name: "TUN device in use",
+			take: holdTUN,
+			want: "already exists: its TUN device is in use",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ns := nettest.NewNetNS(t)
+			name := nettest.UniqueIfName(t, "wgt")
+			tt.take(t, ns, name)
+
+			_, err := spawnDaemon(t, ns, name)
+			if err == nil {
+				t.Fatalf("Spawn succeeded on an interface name in use")
+			}
+			t.Logf("Spawn: %v", err)
+			want := "interface " + name + " " + tt.want
+			if !errors.Is(err, fs.ErrExist) || !strings.Contains(err.Error(), want) {
+				t.Errorf("Spawn: %q, want %q wrapping fs.ErrExist", err, want)
+			}
+			if socketExists(t, name) {
+				t.Errorf("socket %s left behind", socketPath(name))
+			}
+			if !linkExists(t, ns, name) {
+				t.Errorf("interface %s, not the daemon's, is gone", name)
+			}
+		})
+	}
+}
+
+// holdTUN creates a TUN interface ifname in ns, attached to a descriptor
+// this process holds until t.Cleanup closes it, which deletes the
+// interface.
+func holdTUN(t *testing.T, ns *nettest.NetNS, ifname string) {
+	t.Helper()
+	fd := -1
+	err := ns.Do(func() error {
+		var err error
+		// The interface is created in the namespace of the calling
+		// thread.
+		if fd, err = unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC, 0); err != nil {
+			return err
+		}
+		ifr, err := unix.NewIfreq(ifname)
+		if err != nil {
+			return err
+		}
+		ifr.SetUint16(unix.IFF_TUN | unix.IFF_NO_PI)
+		return unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr)
+	})
+	if fd >= 0 {
+		t.Cleanup(func() { unix.Close(fd) })
+	}
+	if err != nil {
+		t.Fatalf("creating TUN %s in %s: %v", ifname, ns.Name, err)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for concurrent use.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestForeground runs the daemon in the foreground, logging to stderr,
+// checks the TUN and UDP offloads, and stops it with SIGTERM.
+func TestForeground(t *testing.T) {
+	t.Parallel()
+	requireDaemonPrereqs(t)
+	ns := nettest.NewNetNS(t)
+	name := nettest.UniqueIfName(t, "wgt")
+
+	cmd := ns.Command(context.Background(), selfExe(t), "-test.run=^$")
+	cmd.Env = append(withoutTestEnv(os.Environ()), childEnv+"="+name, "LOG_LEVEL=verbose")
+	var out lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := openProc(t, cmd.Process.Pid)
+	var waitErr error
+	done := make(chan struct{}) // closed once waitErr is set
+	go func() {
+		waitErr = cmd.Wait()
+		close(done)
+	}()
+	t.Cleanup(func() {
+		p.stop(t, "daemon "+name)
+		select {
+		case <-done:
+		case <-time.After(goneTimeout):
+			t.Errorf("daemon output not closed")
+		}
+		if err := os.Remove(socketPath(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("removing socket: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("daemon output:\n%s", out.String())
+		}
+	})
+
+	// No readiness pipe in the foreground: wait for the socket.
+	deadline := time.Now().Add(spawnTimeout)
+	for !socketExists(t, name) {
+		if p.exited() {
+			t.Fatalf("daemon exited before creating its socket")
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no socket %s after %v", socketPath(name), spawnTimeout)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	wgShow(t, name)
+	if out := ns.Run(t, "ip", "link", "show", "dev", name); !strings.Contains(out, " mtu 1420 ") {
+		t.Errorf("interface %s does not have MTU 1420:\n%s", name, out)
+	}
+	if !regexp.MustCompile(`DEBUG: \(` + regexp.QuoteMeta(name) + `\) TUN offloads \(GSO/GRO\) enabled, batch size \d+, MTU 1420`).MatchString(out.String()) {
+		t.Errorf("no log message saying TUN offloads are on:\n%s", out.String())
+	}
+
+	t.Run("TUN offloads", func(t *testing.T) {
+		features, err := ethtoolFeatures(ns, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"tx-checksum-ip-generic", "tx-tcp-segmentation", "tx-tcp6-segmentation"}
+		// TUN_F_USO4/6 exist since Linux 6.2.
+		if kernelAtLeast(t, 6, 2) {
+			want = append(want, "tx-udp-segmentation")
+		}
+		for _, f := range want {
+			if on, ok := features[f]; !ok || !on {
+				t.Errorf("feature %s of %s: on=%v, known=%v; want on", f, name, on, ok)
+			}
+		}
+	})
+
+	t.Run("UDP GRO", func(t *testing.T) {
+		// The device opens its UDP sockets when the interface goes up.
+		ns.Run(t, "ip", "link", "set", "dev", name, "up")
+		var socks []udpSocket
+		deadline := time.Now().Add(spawnTimeout)
+		for {
+			var err error
+			if socks, err = udpSockets(p.pid); err != nil {
+				t.Fatal(err)
+			}
+			if len(socks) > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("daemon opened no UDP socket within %v of the interface going up", spawnTimeout)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		for _, s := range socks {
+			if !s.gro || !s.gso {
+				t.Errorf("UDP socket (fd %d, family %d): UDP_GRO on=%v, UDP_SEGMENT available=%v; want both", s.fd, s.family, s.gro, s.gso)
+			}
+		}
+	})
+
+	p.signal(syscall.SIGTERM)
+	select {
+	case <-done:
+		if waitErr != nil {
+			t.Errorf("daemon: %v, want exit status 0", waitErr)
+		}
+	case <-time.After(goneTimeout):
+		t.Fatalf("daemon still running %v after SIGTERM", goneTimeout)
+	}
+	if socketExists(t, name) {
+		t.Errorf("socket %s left behind", socketPath(name))
+	}
+	if linkExists(t, ns, name) {
+		t.Errorf("interface %s left behind", name)
+	}
+	for _, want := range []string{"UAPI listener started", "Stopping: ", "Shut down"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// kernelAtLeast reports whether the running kernel's version is at least
+// major.minor.
+func kernelAtLeast(t *testing.T, major, minor int) bool {
+	t.Helper()
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		t.Fatal(err)
+	}
+	var maj, min int
+	if _, err := fmt.Sscanf(unix.ByteSliceToString(u.Release[:]), "%d.%d", &maj, &min); err != nil {
+		t.Fatalf("parsing kernel release %q: %v", u.Release[:], err)
+	}
+	return maj > major || maj == major && min >= minor
+}
