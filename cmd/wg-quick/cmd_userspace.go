@@ -1,0 +1,52 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wgtools/wgtools/internal/userspace"
+)
+
+// newUserspaceCommand runs the embedded userspace WireGuard device:
+// `wg-quick userspace [-f|--foreground] IF`. In the foreground (for
+// containers and debugging, like wireguard-go -f) it logs to stderr and
+// stops on SIGINT/SIGTERM or when the interface is deleted; otherwise it
+// starts itself detached and returns once the device answers on
+// /var/run/wireguard/IF.sock. LOG_LEVEL=verbose|error|silent sets the
+// logging, as for wireguard-go.
+func newUserspaceCommand(e *env) *cobra.Command {
+	var foreground bool
+	cmd := &cobra.Command{
+		Use:   "userspace [-f] INTERFACE",
+		Short: "run the embedded userspace WireGuard device",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			if !ifaceName.MatchString(name) {
+				return fmt.Errorf("`%s' is not a valid interface name", name)
+			}
+			if !foreground {
+				exe, err := os.Executable()
+				if err != nil {
+					return err
+				}
+				_, err = userspace.Spawn(exe, []string{"userspace", "--foreground", name}, name, os.Environ(), 10*time.Second)
+				return err
+			}
+			level := userspace.LogLevelFromEnv(os.Getenv("LOG_LEVEL"))
+			opts := userspace.Options{LogLevel: level, Logf: func(f string, a ...any) { fmt.Fprintf(e.stderr, f+"\n", a...) }}
+			ready, fail := userspace.ReadyFromEnv()
+			err := userspace.Run(cmd.Context(), name, opts, ready)
+			if err != nil && !errors.Is(err, errFailed) {
+				fail(err)
+			}
+			return err
+		},
+	}
+	cmd.Flags().BoolVarP(&foreground, "foreground", "f", false, "stay in the foreground, logging to stderr")
+	return cmd
+}

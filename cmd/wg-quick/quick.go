@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/wgtools/wgtools/internal/config"
+	"github.com/wgtools/wgtools/internal/device"
+	"github.com/wgtools/wgtools/internal/dns"
+	"github.com/wgtools/wgtools/internal/firewall"
+	"github.com/wgtools/wgtools/internal/hooks"
+	"github.com/wgtools/wgtools/internal/quick"
+	"github.com/wgtools/wgtools/internal/route"
+	"github.com/wgtools/wgtools/internal/sysexec"
+	"github.com/wgtools/wgtools/internal/userspace"
+)
+
+// newQuickEnv wires the orchestrator to the running system.
+func (e *env) newQuickEnv(iface string) (*quick.Env, func(), error) {
+	if os.Geteuid() != 0 {
+		return nil, nil, errors.New("must be run as root")
+	}
+	rt, err := route.New()
+	if err != nil {
+		return nil, nil, err
+	}
+	dev, err := device.New()
+	if err != nil {
+		rt.Close()
+		return nil, nil, err
+	}
+	fw, err := firewall.NewNFT(0)
+	if err != nil {
+		rt.Close()
+		dev.Close()
+		return nil, nil, err
+	}
+	retries, err := config.ParseRetries(os.LookupEnv("WG_ENDPOINT_RESOLUTION_RETRIES"))
+	if err != nil {
+		rt.Close()
+		dev.Close()
+		return nil, nil, err
+	}
+	// Hooks find our own wg first, as wg-quick puts its own directory first
+	// in PATH.
+	hookEnv := os.Environ()
+	if exe, err := os.Executable(); err == nil {
+		hookEnv = append(hookEnv, "PATH="+filepath.Dir(exe)+":"+os.Getenv("PATH"))
+	}
+	hookEnv = append(hookEnv, "LC_ALL=C")
+	q := &quick.Env{
+		Router:       rt,
+		Device:       dev,
+		Firewall:     fw,
+		DNS:          dns.New(sysexec.OS{}),
+		Hooks:        &hooks.Runner{Exec: sysexec.OS{}, Iface: iface, Env: hookEnv, Stdout: e.stdout, Stderr: e.stderr},
+		Userspace:    userspaceStarter(),
+		Resolver:     net.DefaultResolver,
+		Retries:      retries,
+		KernelModule: func() bool { _, err := os.Stat("/sys/module/wireguard"); return err == nil },
+		StateDir:     quick.StateDir,
+		Stderr:       e.stderr,
+	}
+	return q, func() { rt.Close(); dev.Close() }, nil
+}
+
+func (e *env) up(ctx context.Context, file, iface string) error {
+	cfg, err := e.parse(file)
+	if err != nil {
+		return err
+	}
+	q, done, err := e.newQuickEnv(iface)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return q.Up(ctx, iface, cfg)
+}
+
+func (e *env) down(ctx context.Context, file, iface string) error {
+	cfg, err := e.parse(file)
+	if err != nil {
+		return err
+	}
+	q, done, err := e.newQuickEnv(iface)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return q.Down(ctx, iface, cfg, func() error { return e.saveWith(ctx, q, file, iface, cfg) })
+}
+
+func (e *env) save(ctx context.Context, file, iface string) error {
+	cfg, err := e.parse(file)
+	if err != nil {
+		return err
+	}
+	q, done, err := e.newQuickEnv(iface)
+	if err != nil {
+		return err
+	}
+	defer done()
+	names, err := q.Device.Names()
+	if err != nil {
+		return err
+	}
+	found := false
+	for _, n := range names {
+		found = found || n == iface
+	}
+	if !found {
+		return fmt.Errorf("`%s' is not a WireGuard interface", iface)
+	}
+	return e.saveWith(ctx, q, file, iface, cfg)
+}
+
+func (e *env) saveWith(ctx context.Context, q *quick.Env, file, iface string, cfg *config.Config) error {
+	text, err := q.SaveText(ctx, iface, cfg)
+	if err != nil {
+		return err
+	}
+	return quick.WriteConfig(file, text)
+}
+
+// starter starts userspace devices: an external implementation named by
+// WG_QUICK_USERSPACE_IMPLEMENTATION (run as `IMPL IF`, which must
+// daemonise, as wg-quick runs wireguard-go), or by default our own embedded
+// device, re-executing this binary as `wg-quick userspace IF`.
+type starter struct{ external string }
+
+func userspaceStarter() *starter {
+	return &starter{external: os.Getenv("WG_QUICK_USERSPACE_IMPLEMENTATION")}
+}
+
+func (s *starter) Label(name string) string {
+	if s.external != "" {
+		return s.external + " " + name
+	}
+	return "wg-quick userspace " + name
+}
+
+func (s *starter) Start(ctx context.Context, name string) error {
+	if s.external != "" {
+		var out strings.Builder
+		err := sysexec.OS{}.Run(ctx, sysexec.Cmd{Name: s.external, Args: []string{name}, Stdout: os.Stderr, Stderr: &out})
+		if err != nil {
+			return fmt.Errorf("%s: %w: %s", s.external, err, strings.TrimSpace(out.String()))
+		}
+		return nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	_, err = userspace.Spawn(exe, []string{"userspace", "--foreground", name}, name, os.Environ(), 10*time.Second)
+	return err
+}

@@ -1,0 +1,152 @@
+package quick
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// Undo is one recorded change that must be reverted on rollback or down.
+// Only changes that outlive the interface's link are recorded: deleting the
+// link takes its addresses and routes with it.
+type Undo struct {
+	Kind string `json:"kind"` // "link", "rule", "firewall", "dns", "sysctl"
+
+	// link
+	Userspace bool `json:"userspace,omitempty"`
+
+	// rule
+	Family   int    `json:"family,omitempty"`
+	Priority int    `json:"priority,omitempty"`
+	Table    int    `json:"table,omitempty"`
+	Mark     uint32 `json:"mark,omitempty"`
+	Invert   bool   `json:"invert,omitempty"`
+	Suppress int    `json:"suppress,omitempty"` // -1: none
+
+	// dns: the commands that revert it, as recorded at up time
+	DNSUnset []string `json:"dns_unset,omitempty"`
+
+	// sysctl
+	Key string `json:"key,omitempty"`
+	Old string `json:"old,omitempty"`
+}
+
+// Journal is the state file of one interface: what `up` changed.
+type Journal struct {
+	Interface string `json:"interface"`
+	Complete  bool   `json:"complete"` // up finished
+	Undo      []Undo `json:"undo"`
+
+	path string
+}
+
+// StateDir is where journals and lock files live.
+const StateDir = "/run/wgtools"
+
+func journalPath(dir, iface string) string { return filepath.Join(dir, iface+".json") }
+
+// loadJournal reads an interface's journal; a missing one is (nil, nil).
+func loadJournal(dir, iface string) (*Journal, error) {
+	data, err := os.ReadFile(journalPath(dir, iface))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("reading state: %w", err)
+	}
+	j := &Journal{path: journalPath(dir, iface)}
+	if err := json.Unmarshal(data, j); err != nil {
+		return nil, fmt.Errorf("reading state %s: %w", j.path, err)
+	}
+	return j, nil
+}
+
+// record appends a change and persists the journal before returning, so
+// that a crash right after the change still leaves it undoable.
+func (j *Journal) record(u Undo) error {
+	j.Undo = append(j.Undo, u)
+	return j.save()
+}
+
+func (j *Journal) save() error {
+	if j.path == "" {
+		return nil
+	}
+	data, err := json.MarshalIndent(j, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(j.path, append(data, '\n'), 0o600)
+}
+
+func (j *Journal) remove() error {
+	if j.path == "" {
+		return nil
+	}
+	if err := os.Remove(j.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// writeFileAtomic writes a file so that a crash leaves either the old or
+// the new content: a temporary file in the same directory, fsync, rename,
+// then fsync of the directory.
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			os.Remove(tmp)
+		}
+	}()
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	ok = true
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// lock takes the interface's lock file, waiting for another wg-quick
+// working on the same interface to finish.
+func lock(dir, iface string) (unlock func(), err error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating %s: %w", dir, err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, iface+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("opening lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking %s: %w", f.Name(), err)
+	}
+	return func() { f.Close() }, nil
+}

@@ -1,0 +1,611 @@
+package quick
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+
+	"github.com/wgtools/wgtools/internal/config"
+	"github.com/wgtools/wgtools/internal/device"
+	"github.com/wgtools/wgtools/internal/dns"
+	"github.com/wgtools/wgtools/internal/firewall"
+	"github.com/wgtools/wgtools/internal/hooks"
+	"github.com/wgtools/wgtools/internal/route"
+)
+
+// Router is what quick needs of rtnetlink; *route.Manager implements it.
+type Router interface {
+	LinkExists(name string) (bool, error)
+	AddWireGuardLink(name string) error
+	DeleteLink(name string) error
+	AddAddress(name string, p netip.Prefix) error
+	Addresses(name string) ([]netip.Prefix, error)
+	SetMTUUp(name string, mtu int) error
+	LinkMTU(name string) (int, error)
+	RouteMTU(dst netip.Addr) (int, bool, error)
+	DefaultRouteMTU() (int, bool, error)
+	RouteOnLinkCovers(name string, p netip.Prefix) (bool, error)
+	AddRoute(name string, p netip.Prefix, table int) error
+	TableEmpty(table int) (bool, error)
+	AddRule(r route.Rule) error
+	DeleteRule(r route.Rule) error
+	Rules(family int) ([]route.Rule, error)
+	TableID(name string) (int, error)
+	ReadSysctl(key string) (string, error)
+	WriteSysctl(key, value string) error
+}
+
+// Device is the WireGuard configuration plane; *device.Client implements it.
+type Device interface {
+	Names() ([]string, error)
+	Get(name string) (*wgtypes.Device, error)
+	Configure(name string, cfg wgtypes.Config) error
+}
+
+// Firewall installs and removes the full-tunnel rules.
+type Firewall interface {
+	Apply(r firewall.Rules) error
+	Remove(iface string) error
+}
+
+// Userspace starts a userspace WireGuard device for a name; it returns once
+// the device's UAPI socket answers. Label is how the `[#]` line shows it.
+type Userspace interface {
+	Start(ctx context.Context, name string) error
+	Label(name string) string
+}
+
+// Env is everything Up, Down and Save touch.
+type Env struct {
+	Router    Router
+	Device    Device
+	Firewall  Firewall
+	DNS       *dns.Manager
+	Hooks     *hooks.Runner
+	Userspace Userspace
+	Resolver  config.Resolver
+	// Retries is the endpoint resolution retry budget.
+	Retries int
+	// KernelModule reports whether the wireguard module is present; when it
+	// is, a failing link creation is not a reason to go userspace.
+	KernelModule func() bool
+	StateDir     string
+	Stderr       io.Writer
+}
+
+func (e *Env) logf(format string, args ...any) {
+	fmt.Fprintf(e.Stderr, format+"\n", args...)
+}
+
+// cmdf prints a `[#]` line, as wg-quick's cmd() does before each action.
+func (e *Env) cmdf(format string, args ...any) {
+	fmt.Fprintf(e.Stderr, "[#] "+format+"\n", args...)
+}
+
+// Error is a failure of up or down with wg-quick's message.
+type Error struct{ Msg string }
+
+func (e *Error) Error() string { return e.Msg }
+
+func family(p netip.Prefix) string {
+	if p.Addr().Is4() {
+		return "-4"
+	}
+	return "-6"
+}
+
+// Up brings the interface up from cfg; on any failure (or ctx cancelled)
+// it reverts every change it made and returns the cause.
+func (e *Env) Up(ctx context.Context, iface string, cfg *config.Config) (err error) {
+	unlock, err := lock(e.StateDir, iface)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+
+	// Everything that can be checked without changing the system is
+	// checked first, so a bad file or a missing prerequisite changes
+	// nothing at all.
+	if exists, err := e.Router.LinkExists(iface); err != nil {
+		return err
+	} else if exists {
+		return &Error{fmt.Sprintf("`%s' already exists", iface)}
+	}
+	table, err := e.tableFor(cfg)
+	if err != nil {
+		return err
+	}
+	if err := e.DNS.Check(cfg.Interface.DNS); err != nil {
+		return err
+	}
+	if err := config.ResolveEndpoints(ctx, cfg, e.Resolver, config.Retry{Retries: e.Retries, Logf: e.logf}); err != nil {
+		return err
+	}
+	wc, err := device.WGConfig(cfg, device.Set)
+	if err != nil {
+		return err
+	}
+
+	j := &Journal{Interface: iface, path: journalPath(e.StateDir, iface)}
+	defer func() {
+		if err != nil {
+			if rerr := e.undo(j, true); rerr != nil {
+				err = errors.Join(err, fmt.Errorf("rolling back: %w", rerr))
+			}
+		}
+	}()
+
+	if err := e.addLink(ctx, iface, j); err != nil {
+		return err
+	}
+	if err := e.Hooks.Run(ctx, cfg.Interface.PreUp); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	e.cmdf("wg addconf %s /dev/fd/63", iface)
+	if err := e.Device.Configure(iface, wc); err != nil {
+		return fmt.Errorf("configuring %s: %s", iface, device.Strerror(err))
+	}
+	for _, a := range cfg.Interface.Addresses {
+		e.cmdf("ip %s address add %s dev %s", family(a), a, iface)
+		if err := e.Router.AddAddress(iface, a); err != nil {
+			return err
+		}
+	}
+	if err := e.setMTUUp(iface, cfg); err != nil {
+		return err
+	}
+	if err := e.setDNS(ctx, iface, cfg, j); err != nil {
+		return err
+	}
+	if err := e.addRoutes(iface, table, j); err != nil {
+		return err
+	}
+	if err := e.Hooks.Run(ctx, cfg.Interface.PostUp); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	j.Complete = true
+	return j.save()
+}
+
+// tableFor interprets Table: "" or "auto" → -1 (auto), "off" → 0,
+// otherwise a table number or a name from rt_tables.
+func (e *Env) tableFor(cfg *config.Config) (int, error) {
+	switch t := cfg.Interface.Table; t {
+	case "", "auto":
+		return -1, nil
+	case "off":
+		return 0, nil
+	default:
+		id, err := e.Router.TableID(t)
+		if err != nil {
+			return 0, fmt.Errorf("table `%s': %w", t, err)
+		}
+		return id, nil
+	}
+}
+
+func (e *Env) addLink(ctx context.Context, iface string, j *Journal) error {
+	e.cmdf("ip link add dev %s type wireguard", iface)
+	err := e.Router.AddWireGuardLink(iface)
+	if err == nil {
+		return j.record(Undo{Kind: "link"})
+	}
+	if !errors.Is(err, route.ErrLinkTypeUnsupported) || (e.KernelModule != nil && e.KernelModule()) || e.Userspace == nil {
+		return err
+	}
+	e.logf("[!] Missing WireGuard kernel module. Falling back to slow userspace implementation.")
+	e.cmdf("%s", e.Userspace.Label(iface))
+	if err := e.Userspace.Start(ctx, iface); err != nil {
+		return err
+	}
+	return j.record(Undo{Kind: "link", Userspace: true})
+}
+
+// setMTUUp sets the MTU (the configured one, or the smallest MTU of the
+// routes to the peers' endpoints, else of the default route, else 1500,
+// minus 80 for WireGuard's overhead) and brings the link up.
+func (e *Env) setMTUUp(iface string, cfg *config.Config) error {
+	mtu := cfg.Interface.MTU
+	if mtu == 0 {
+		best := 0
+		d, err := e.Device.Get(iface)
+		if err != nil {
+			return fmt.Errorf("reading %s: %s", iface, device.Strerror(err))
+		}
+		for _, p := range d.Peers {
+			if p.Endpoint == nil || p.Endpoint.Zone != "" {
+				continue
+			}
+			a, ok := netip.AddrFromSlice(p.Endpoint.IP)
+			if !ok {
+				continue
+			}
+			if m, ok, err := e.Router.RouteMTU(a.Unmap()); err == nil && ok && (best == 0 || m < best) {
+				best = m
+			}
+		}
+		if best == 0 {
+			if m, ok, err := e.Router.DefaultRouteMTU(); err == nil && ok {
+				best = m
+			}
+		}
+		if best == 0 {
+			best = 1500
+		}
+		mtu = best - 80
+	}
+	e.cmdf("ip link set mtu %d up dev %s", mtu, iface)
+	return e.Router.SetMTUUp(iface, mtu)
+}
+
+func (e *Env) setDNS(ctx context.Context, iface string, cfg *config.Config, j *Journal) error {
+	steps := e.DNS.SetSteps(iface, cfg.Interface.DNS, cfg.Interface.DNSSearch)
+	if len(steps) == 0 {
+		return nil
+	}
+	var unset []string
+	for _, s := range e.DNS.UnsetSteps(iface) {
+		unset = append(unset, s.Cmd.Name+"\x00"+strings.Join(s.Cmd.Args, "\x00"))
+	}
+	if err := j.record(Undo{Kind: "dns", DNSUnset: unset}); err != nil {
+		return err
+	}
+	for _, s := range steps {
+		e.cmdf("%s", s)
+		if err := e.DNS.Run(ctx, s, e.Stderr); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sortRoutes orders prefixes as wg-quick's `sort -nr -k 2 -t /` does:
+// longest prefix first, ties in reverse byte order of the whole text.
+func sortRoutes(ps []netip.Prefix) {
+	slices.SortStableFunc(ps, func(a, b netip.Prefix) int {
+		if c := cmp.Compare(b.Bits(), a.Bits()); c != 0 {
+			return c
+		}
+		return strings.Compare(b.String(), a.String())
+	})
+}
+
+func (e *Env) addRoutes(iface string, table int, j *Journal) error {
+	if table == 0 {
+		return nil
+	}
+	d, err := e.Device.Get(iface)
+	if err != nil {
+		return fmt.Errorf("reading %s: %s", iface, device.Strerror(err))
+	}
+	var prefixes []netip.Prefix
+	seen := map[netip.Prefix]bool{}
+	for _, p := range device.Config(d).Peers {
+		for _, a := range p.AllowedIPs {
+			pfx := a.Prefix.Masked()
+			if !seen[pfx] {
+				seen[pfx] = true
+				prefixes = append(prefixes, pfx)
+			}
+		}
+	}
+	sortRoutes(prefixes)
+	mark := uint32(d.FirewallMark)
+	for _, p := range prefixes {
+		switch {
+		case table > 0:
+			e.cmdf("ip %s route add %s dev %s table %d", family(p), p, iface, table)
+			if err := e.Router.AddRoute(iface, p, table); err != nil {
+				return err
+			}
+		case p.Bits() == 0:
+			if mark, err = e.addDefault(iface, p, mark, j); err != nil {
+				return err
+			}
+		default:
+			covered, err := e.Router.RouteOnLinkCovers(iface, p)
+			if err != nil {
+				return err
+			}
+			if covered {
+				continue
+			}
+			e.cmdf("ip %s route add %s dev %s", family(p), p, iface)
+			if err := e.Router.AddRoute(iface, p, 0); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// addDefault routes a /0 through the tunnel the way wg-quick does: a
+// table T (the device's fwmark, or the first empty table from 51820) holds
+// the default route, packets not marked T look it up, and a rule sends
+// everything with a more specific route in main there first; the tunnel's
+// own packets carry mark T and so escape. The firewall rules stop packets
+// spoofing the interface's addresses and carry the mark over to replies.
+func (e *Env) addDefault(iface string, p netip.Prefix, mark uint32, j *Journal) (uint32, error) {
+	if mark == 0 {
+		t := 51820
+		for {
+			empty, err := e.Router.TableEmpty(t)
+			if err != nil {
+				return 0, err
+			}
+			if empty {
+				break
+			}
+			t++
+		}
+		mark = uint32(t)
+		e.cmdf("wg set %s fwmark %d", iface, mark)
+		m := int(mark)
+		if err := e.Device.Configure(iface, wgtypes.Config{FirewallMark: &m}); err != nil {
+			return 0, fmt.Errorf("setting fwmark: %s", device.Strerror(err))
+		}
+	}
+	fam, famFlag := 4, "-4"
+	if p.Addr().Is6() {
+		fam, famFlag = 6, "-6"
+	}
+	table := int(mark)
+	e.cmdf("ip %s rule add not fwmark %d table %d", famFlag, mark, table)
+	if err := e.addRule(route.Rule{Family: fam, Table: table, Mark: mark, Invert: true, SuppressPrefixlen: -1}, j); err != nil {
+		return 0, err
+	}
+	e.cmdf("ip %s rule add table main suppress_prefixlength 0", famFlag)
+	if err := e.addRule(route.Rule{Family: fam, Table: 254, SuppressPrefixlen: 0}, j); err != nil {
+		return 0, err
+	}
+	e.cmdf("ip %s route add %s dev %s table %d", famFlag, p, iface, table)
+	if err := e.Router.AddRoute(iface, p, table); err != nil {
+		return 0, err
+	}
+	addrs, err := e.Router.Addresses(iface)
+	if err != nil {
+		return 0, err
+	}
+	r := firewall.Rules{Interface: iface, Mark: mark, Family: fam}
+	for _, a := range addrs {
+		if a.Addr().Is4() == (fam == 4) {
+			r.Addrs = append(r.Addrs, a.Addr())
+		}
+	}
+	if err := j.record(Undo{Kind: "firewall"}); err != nil {
+		return 0, err
+	}
+	e.cmdf("nft -f /dev/fd/63")
+	if err := e.Firewall.Apply(r); err != nil {
+		return 0, err
+	}
+	if fam == 4 {
+		const key = "net.ipv4.conf.all.src_valid_mark"
+		old, err := e.Router.ReadSysctl(key)
+		if err != nil {
+			return 0, err
+		}
+		if strings.TrimSpace(old) != "1" {
+			if err := j.record(Undo{Kind: "sysctl", Key: key, Old: strings.TrimSpace(old)}); err != nil {
+				return 0, err
+			}
+			e.cmdf("sysctl -q %s=1", key)
+			if err := e.Router.WriteSysctl(key, "1"); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return mark, nil
+}
+
+// addRule adds a policy rule with an explicit priority, the one the kernel
+// would have picked (one below the lowest non-zero priority in use), so the
+// journal can later delete exactly this rule and no other interface's.
+func (e *Env) addRule(r route.Rule, j *Journal) error {
+	rules, err := e.Router.Rules(r.Family)
+	if err != nil {
+		return err
+	}
+	prio := 32766
+	for _, x := range rules {
+		if x.Priority > 0 && x.Priority <= prio {
+			prio = x.Priority - 1
+		}
+	}
+	r.Priority = prio
+	if err := j.record(Undo{Kind: "rule", Family: r.Family, Priority: r.Priority, Table: r.Table, Mark: r.Mark, Invert: r.Invert, Suppress: r.SuppressPrefixlen}); err != nil {
+		return err
+	}
+	return e.Router.AddRule(r)
+}
+
+// undo reverts a journal in reverse order. During a failed up every step is
+// undone; on down the sysctl is left as it is, as wg-quick leaves it (other
+// tunnels may rely on it). Every step is attempted; failures are joined.
+func (e *Env) undo(j *Journal, rollback bool) error {
+	var errs []error
+	for i := len(j.Undo) - 1; i >= 0; i-- {
+		u := j.Undo[i]
+		switch u.Kind {
+		case "link":
+			e.cmdf("ip link delete dev %s", j.Interface)
+			if err := e.Router.DeleteLink(j.Interface); err != nil && !notExist(err) {
+				errs = append(errs, err)
+			}
+		case "rule":
+			f := "-4"
+			if u.Family == 6 {
+				f = "-6"
+			}
+			r := route.Rule{Family: u.Family, Priority: u.Priority, Table: u.Table, Mark: u.Mark, Invert: u.Invert, SuppressPrefixlen: u.Suppress}
+			if u.Invert {
+				e.cmdf("ip %s rule delete pref %d not fwmark %d table %d", f, u.Priority, u.Mark, u.Table)
+			} else {
+				e.cmdf("ip %s rule delete pref %d table main suppress_prefixlength %d", f, u.Priority, u.Suppress)
+			}
+			if err := e.Router.DeleteRule(r); err != nil && !notExist(err) {
+				errs = append(errs, err)
+			}
+		case "firewall":
+			e.cmdf("nft delete table wg-quick-%s", j.Interface)
+			if err := e.Firewall.Remove(j.Interface); err != nil {
+				errs = append(errs, err)
+			}
+		case "dns":
+			for _, s := range u.DNSUnset {
+				parts := strings.Split(s, "\x00")
+				step := dns.Step{}
+				step.Cmd.Name, step.Cmd.Args = parts[0], parts[1:]
+				e.cmdf("%s", step)
+				// wg-quick ignores failures here: the record may be gone.
+				_ = e.DNS.Run(context.Background(), step, io.Discard)
+			}
+		case "sysctl":
+			if rollback {
+				e.cmdf("sysctl -q %s=%s", u.Key, u.Old)
+				if err := e.Router.WriteSysctl(u.Key, u.Old); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+	}
+	if err := j.remove(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func notExist(err error) bool {
+	return errors.Is(err, os.ErrNotExist) || strings.Contains(err.Error(), "no such")
+}
+
+// Down takes the interface down: PreDown hooks, save if SaveConfig, then
+// the recorded changes undone (rules, link, DNS, firewall), then PostDown.
+func (e *Env) Down(ctx context.Context, iface string, cfg *config.Config, save func() error) error {
+	unlock, err := lock(e.StateDir, iface)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	names, err := e.Device.Names()
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(names, iface) {
+		return &Error{fmt.Sprintf("`%s' is not a WireGuard interface", iface)}
+	}
+	if err := e.Hooks.Run(ctx, cfg.Interface.PreDown); err != nil {
+		return err
+	}
+	if cfg.Interface.SaveConfig && save != nil {
+		if err := save(); err != nil {
+			return err
+		}
+	}
+	j, err := loadJournal(e.StateDir, iface)
+	if err != nil {
+		return err
+	}
+	if j == nil {
+		// Not brought up by us (or the state is gone): undo what the
+		// configuration implies, as wg-quick does.
+		j = e.journalFromConfig(iface, cfg)
+	}
+	// wg-quick's order: policy rules, link, DNS, firewall.
+	order := map[string]int{"sysctl": 0, "rule": 1, "link": 2, "dns": 3, "firewall": 4}
+	slices.SortStableFunc(j.Undo, func(a, b Undo) int { return cmp.Compare(order[b.Kind], order[a.Kind]) })
+	if err := e.undo(j, false); err != nil {
+		return err
+	}
+	return e.Hooks.Run(ctx, cfg.Interface.PostDown)
+}
+
+// journalFromConfig reconstructs what an `up` of cfg would have recorded,
+// for interfaces without a journal: every policy rule pointing at the
+// device's fwmark table and, as wg-quick does, every main-table
+// suppress_prefixlength 0 rule when the device routes a /0.
+func (e *Env) journalFromConfig(iface string, cfg *config.Config) *Journal {
+	j := &Journal{Interface: iface, path: journalPath(e.StateDir, iface)}
+	j.Undo = append(j.Undo, Undo{Kind: "link"})
+	if len(cfg.Interface.DNS) > 0 {
+		var unset []string
+		for _, s := range e.DNS.UnsetSteps(iface) {
+			unset = append(unset, s.Cmd.Name+"\x00"+strings.Join(s.Cmd.Args, "\x00"))
+		}
+		j.Undo = append(j.Undo, Undo{Kind: "dns", DNSUnset: unset})
+	}
+	d, err := e.Device.Get(iface)
+	if err != nil || d.FirewallMark == 0 || (cfg.Interface.Table != "" && cfg.Interface.Table != "auto") {
+		return j
+	}
+	fullTunnel := false
+	for _, p := range device.Config(d).Peers {
+		for _, a := range p.AllowedIPs {
+			fullTunnel = fullTunnel || a.Prefix.Bits() == 0
+		}
+	}
+	if !fullTunnel {
+		return j
+	}
+	for _, fam := range []int{4, 6} {
+		rules, err := e.Router.Rules(fam)
+		if err != nil {
+			continue
+		}
+		for _, r := range rules {
+			if r.Table == d.FirewallMark || (r.Table == 254 && r.SuppressPrefixlen == 0) {
+				j.Undo = append(j.Undo, Undo{Kind: "rule", Family: fam, Priority: r.Priority, Table: r.Table, Mark: r.Mark, Invert: r.Invert, Suppress: r.SuppressPrefixlen})
+			}
+		}
+	}
+	j.Undo = append(j.Undo, Undo{Kind: "firewall"})
+	return j
+}
+
+// SaveText builds the text `wg-quick save` writes for a running interface.
+func (e *Env) SaveText(ctx context.Context, iface string, cfg *config.Config) ([]byte, error) {
+	d, err := e.Device.Get(iface)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %s", iface, device.Strerror(err))
+	}
+	c := device.Config(d)
+	addrs, err := e.Router.Addresses(iface)
+	if err != nil {
+		return nil, err
+	}
+	ifc := &c.Interface
+	ifc.Addresses = addrs
+	ifc.DNS = e.DNS.Servers(ctx, iface)
+	if cfg.Interface.MTU != 0 {
+		if ifc.MTU, err = e.Router.LinkMTU(iface); err != nil {
+			return nil, err
+		}
+	}
+	ifc.Table, ifc.SaveConfig = cfg.Interface.Table, cfg.Interface.SaveConfig
+	ifc.PreUp, ifc.PostUp, ifc.PreDown, ifc.PostDown = cfg.Interface.PreUp, cfg.Interface.PostUp, cfg.Interface.PreDown, cfg.Interface.PostDown
+	e.cmdf("wg showconf %s", iface)
+	return config.Save(c), nil
+}
+
+// WriteConfig replaces the configuration file atomically with mode 0600: a
+// crash at any point leaves the old file or the new one.
+func WriteConfig(path string, data []byte) error {
+	if err := writeFileAtomic(path, data, 0o600); err != nil {
+		return &Error{"Could not write configuration file"}
+	}
+	return nil
+}
