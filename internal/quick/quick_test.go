@@ -1,0 +1,520 @@
+package quick
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+
+	"github.com/wgtools/wgtools/internal/config"
+	"github.com/wgtools/wgtools/internal/device"
+	"github.com/wgtools/wgtools/internal/dns"
+	"github.com/wgtools/wgtools/internal/firewall"
+	"github.com/wgtools/wgtools/internal/hooks"
+	"github.com/wgtools/wgtools/internal/route"
+	"github.com/wgtools/wgtools/internal/sysexec"
+)
+
+// fakeSystem is the whole host as quick sees it: links with addresses and
+// an MTU, routes per table, policy rules, nftables tables, a sysctl, and the
+// WireGuard devices. Its String is the state compared before and after.
+// fail names one operation ("AddAddress", "AddRule#2", ...) that errors.
+type fakeSystem struct {
+	links    map[string]*fakeLink
+	routes   map[int][]string // table → "prefix dev IF"
+	rules    []route.Rule
+	nft      map[string]bool
+	sysctl   map[string]string
+	devices  map[string]*wgtypes.Device
+	fail     string
+	calls    map[string]int
+	external bool // the kernel lacks WireGuard
+}
+
+type fakeLink struct {
+	addrs []netip.Prefix
+	mtu   int
+	up    bool
+}
+
+func newFakeSystem() *fakeSystem {
+	return &fakeSystem{
+		links:   map[string]*fakeLink{"eth0": {mtu: 1500, up: true}},
+		routes:  map[int][]string{254: {"0.0.0.0/0 dev eth0"}},
+		rules:   []route.Rule{{Family: 4, Priority: 32766, Table: 254, SuppressPrefixlen: -1}, {Family: 6, Priority: 32766, Table: 254, SuppressPrefixlen: -1}},
+		nft:     map[string]bool{},
+		sysctl:  map[string]string{"net.ipv4.conf.all.src_valid_mark": "0"},
+		devices: map[string]*wgtypes.Device{},
+		calls:   map[string]int{},
+	}
+}
+
+func (f *fakeSystem) op(name string) error {
+	f.calls[name]++
+	if f.fail == name || f.fail == fmt.Sprintf("%s#%d", name, f.calls[name]) {
+		return fmt.Errorf("injected failure in %s", name)
+	}
+	return nil
+}
+
+func (f *fakeSystem) String() string {
+	var b strings.Builder
+	for _, n := range sortedKeys(f.links) {
+		l := f.links[n]
+		fmt.Fprintf(&b, "link %s mtu %d up %v addrs %v\n", n, l.mtu, l.up, l.addrs)
+	}
+	for _, t := range sortedKeys(f.routes) {
+		fmt.Fprintf(&b, "table %d: %v\n", t, f.routes[t])
+	}
+	for _, r := range f.rules {
+		fmt.Fprintf(&b, "rule %d %d: %s\n", r.Family, r.Priority, r)
+	}
+	for _, n := range sortedKeys(f.nft) {
+		fmt.Fprintf(&b, "nft %s\n", n)
+	}
+	fmt.Fprintf(&b, "sysctl %v\n", f.sysctl)
+	for _, n := range sortedKeys(f.devices) {
+		fmt.Fprintf(&b, "device %s\n", n)
+	}
+	return b.String()
+}
+
+func sortedKeys[K interface{ ~string | ~int }, V any](m map[K]V) []K {
+	var ks []K
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// Router
+
+func (f *fakeSystem) LinkExists(name string) (bool, error) { _, ok := f.links[name]; return ok, nil }
+func (f *fakeSystem) AddWireGuardLink(name string) error {
+	if err := f.op("AddWireGuardLink"); err != nil {
+		return err
+	}
+	if f.external {
+		return fmt.Errorf("adding link: %w", route.ErrLinkTypeUnsupported)
+	}
+	f.links[name] = &fakeLink{mtu: 1420}
+	f.devices[name] = &wgtypes.Device{Name: name}
+	return nil
+}
+func (f *fakeSystem) DeleteLink(name string) error {
+	if _, ok := f.links[name]; !ok {
+		return fmt.Errorf("deleting %s: no such device", name)
+	}
+	delete(f.links, name)
+	delete(f.devices, name)
+	for t, rs := range f.routes {
+		f.routes[t] = slices.DeleteFunc(rs, func(r string) bool { return strings.HasSuffix(r, " dev "+name) })
+		if len(f.routes[t]) == 0 {
+			delete(f.routes, t)
+		}
+	}
+	return nil
+}
+func (f *fakeSystem) AddAddress(name string, p netip.Prefix) error {
+	if err := f.op("AddAddress"); err != nil {
+		return err
+	}
+	l := f.links[name]
+	if slices.Contains(l.addrs, p) {
+		return route.ErrExists
+	}
+	l.addrs = append(l.addrs, p)
+	return nil
+}
+func (f *fakeSystem) Addresses(name string) ([]netip.Prefix, error) { return f.links[name].addrs, nil }
+func (f *fakeSystem) SetMTUUp(name string, mtu int) error {
+	if err := f.op("SetMTUUp"); err != nil {
+		return err
+	}
+	f.links[name].mtu, f.links[name].up = mtu, true
+	return nil
+}
+func (f *fakeSystem) LinkMTU(name string) (int, error)                    { return f.links[name].mtu, nil }
+func (f *fakeSystem) RouteMTU(netip.Addr) (int, bool, error)              { return 1400, true, nil }
+func (f *fakeSystem) DefaultRouteMTU() (int, bool, error)                 { return 1500, true, nil }
+func (f *fakeSystem) RouteOnLinkCovers(string, netip.Prefix) (bool, error) { return false, nil }
+func (f *fakeSystem) AddRoute(name string, p netip.Prefix, table int) error {
+	if err := f.op("AddRoute"); err != nil {
+		return err
+	}
+	if table == 0 {
+		table = 254
+	}
+	f.routes[table] = append(f.routes[table], p.String()+" dev "+name)
+	return nil
+}
+func (f *fakeSystem) TableEmpty(table int) (bool, error) { return len(f.routes[table]) == 0, nil }
+func (f *fakeSystem) AddRule(r route.Rule) error {
+	if err := f.op("AddRule"); err != nil {
+		return err
+	}
+	f.rules = append(f.rules, r)
+	return nil
+}
+func (f *fakeSystem) DeleteRule(r route.Rule) error {
+	i := slices.Index(f.rules, r)
+	if i < 0 {
+		return fmt.Errorf("no such rule %v", r)
+	}
+	f.rules = slices.Delete(f.rules, i, i+1)
+	return nil
+}
+func (f *fakeSystem) Rules(family int) ([]route.Rule, error) {
+	var out []route.Rule
+	for _, r := range f.rules {
+		if r.Family == family {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+func (f *fakeSystem) TableID(name string) (int, error) {
+	if name == "vpn" {
+		return 100, nil
+	}
+	return 0, errors.New("no such table")
+}
+func (f *fakeSystem) ReadSysctl(key string) (string, error) { return f.sysctl[key], nil }
+func (f *fakeSystem) WriteSysctl(key, value string) error {
+	if err := f.op("WriteSysctl"); err != nil {
+		return err
+	}
+	f.sysctl[key] = value
+	return nil
+}
+
+// Device
+
+func (f *fakeSystem) Names() ([]string, error) { return sortedKeys(f.devices), nil }
+func (f *fakeSystem) Get(name string) (*wgtypes.Device, error) {
+	d, ok := f.devices[name]
+	if !ok {
+		return nil, errors.New("no such device")
+	}
+	return d, nil
+}
+func (f *fakeSystem) Configure(name string, cfg wgtypes.Config) error {
+	if err := f.op("Configure"); err != nil {
+		return err
+	}
+	d := f.devices[name]
+	if cfg.FirewallMark != nil {
+		d.FirewallMark = *cfg.FirewallMark
+	}
+	for _, pc := range cfg.Peers {
+		p := wgtypes.Peer{PublicKey: pc.PublicKey, AllowedIPs: pc.AllowedIPs}
+		if pc.Endpoint != nil {
+			p.Endpoint = pc.Endpoint
+		}
+		d.Peers = append(d.Peers, p)
+	}
+	return nil
+}
+
+// Firewall
+
+func (f *fakeSystem) Apply(r firewall.Rules) error {
+	if err := f.op("Apply"); err != nil {
+		return err
+	}
+	f.nft[fmt.Sprintf("ip%d wg-quick-%s", r.Family, r.Interface)] = true
+	return nil
+}
+func (f *fakeSystem) Remove(iface string) error {
+	for k := range f.nft {
+		if strings.HasSuffix(k, " wg-quick-"+iface) {
+			delete(f.nft, k)
+		}
+	}
+	return nil
+}
+
+// Userspace
+
+func (f *fakeSystem) Label(name string) string { return "wg-quick userspace " + name }
+func (f *fakeSystem) Start(_ context.Context, name string) error {
+	if err := f.op("Start"); err != nil {
+		return err
+	}
+	f.links[name] = &fakeLink{mtu: 1420}
+	f.devices[name] = &wgtypes.Device{Name: name}
+	return nil
+}
+
+var (
+	_ Router    = (*route.Manager)(nil)
+	_ Device    = (*device.Client)(nil)
+	_ Firewall  = (*firewall.NFT)(nil)
+	_ Router    = (*fakeSystem)(nil)
+	_ Device    = (*fakeSystem)(nil)
+	_ Firewall  = (*fakeSystem)(nil)
+	_ Userspace = (*fakeSystem)(nil)
+)
+
+func newEnv(t *testing.T, f *fakeSystem, rec *sysexec.Recorder, stderr *bytes.Buffer) *Env {
+	t.Helper()
+	d := dns.New(rec)
+	d.LookPath = func(name string) (string, bool) { return "/sbin/" + name, name == "resolvconf" }
+	d.InterfaceOrder = "/nonexistent"
+	return &Env{
+		Router: f, Device: f, Firewall: f, Userspace: f, DNS: d,
+		Hooks:        &hooks.Runner{Exec: rec, Iface: "wg0", Env: []string{}, Stdout: stderr, Stderr: stderr},
+		Resolver:     net.DefaultResolver,
+		KernelModule: func() bool { return false },
+		StateDir:     t.TempDir(),
+		Stderr:       stderr,
+	}
+}
+
+const fullTunnel = `[Interface]
+PrivateKey = eGvwC0w/iSf++8d3zGyAxieGhkOVC6HS9CM+5ht1kns=
+Address = 10.0.0.2/24, fd00::2/64
+DNS = 10.0.0.53, example.com
+PreUp = echo pre %i
+PostUp = echo post %i
+PostDown = echo postdown %i
+
+[Peer]
+PublicKey = rH88fXnB0eX4gld6mGOlPI0uEQWNrr4nkzuqOl9fklY=
+Endpoint = 192.0.2.1:51820
+AllowedIPs = 0.0.0.0/0, ::/0, 10.9.0.0/16
+`
+
+func parse(t *testing.T, text string) *config.Config {
+	t.Helper()
+	c, err := config.ParseQuick([]byte(text), config.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestUpTranscript checks the order of a full-tunnel up against upstream
+// wg-quick's: link (userspace fallback), PreUp, device, addresses, MTU, DNS,
+// routes longest prefix first with the two rules before each default route,
+// firewall, src_valid_mark, PostUp.
+func TestUpTranscript(t *testing.T) {
+	f := newFakeSystem()
+	f.external = true
+	rec := &sysexec.Recorder{}
+	var stderr bytes.Buffer
+	e := newEnv(t, f, rec, &stderr)
+	if err := e.Up(context.Background(), "wg0", parse(t, fullTunnel)); err != nil {
+		t.Fatalf("up: %v\n%s", err, stderr.String())
+	}
+	want := `[#] ip link add dev wg0 type wireguard
+[!] Missing WireGuard kernel module. Falling back to slow userspace implementation.
+[#] wg-quick userspace wg0
+[#] echo pre wg0
+[#] wg addconf wg0 /dev/fd/63
+[#] ip -4 address add 10.0.0.2/24 dev wg0
+[#] ip -6 address add fd00::2/64 dev wg0
+[#] ip link set mtu 1320 up dev wg0
+[#] resolvconf -a wg0 -m 0 -x
+[#] ip -4 route add 10.9.0.0/16 dev wg0
+[#] wg set wg0 fwmark 51820
+[#] ip -6 rule add not fwmark 51820 table 51820
+[#] ip -6 rule add table main suppress_prefixlength 0
+[#] ip -6 route add ::/0 dev wg0 table 51820
+[#] nft -f /dev/fd/63
+[#] ip -4 rule add not fwmark 51820 table 51820
+[#] ip -4 rule add table main suppress_prefixlength 0
+[#] ip -4 route add 0.0.0.0/0 dev wg0 table 51820
+[#] nft -f /dev/fd/63
+[#] sysctl -q net.ipv4.conf.all.src_valid_mark=1
+[#] echo post wg0
+`
+	if diff := cmp.Diff(want, stderr.String()); diff != "" {
+		t.Errorf("transcript (-want +got):\n%s", diff)
+	}
+	if got := rec.Stdins[1]; got != "nameserver 10.0.0.53\nsearch example.com\n" {
+		t.Errorf("resolvconf input %q", got)
+	}
+	if f.sysctl["net.ipv4.conf.all.src_valid_mark"] != "1" || !f.nft["ip4 wg-quick-wg0"] || !f.nft["ip6 wg-quick-wg0"] {
+		t.Errorf("full tunnel not in place:\n%s", f)
+	}
+}
+
+// TestUpRollback injects a failure into every step of up in turn; the
+// system must then be exactly as before, and the error must name the cause.
+func TestUpRollback(t *testing.T) {
+	steps := []string{"Start", "Configure#1", "AddAddress#1", "AddAddress#2", "SetMTUUp", "AddRoute#1",
+		"Configure#2", "AddRule#1", "AddRule#2", "AddRoute#2", "Apply#1", "AddRule#3", "AddRule#4", "AddRoute#3", "Apply#2", "WriteSysctl",
+		"hook:pre", "hook:post", "resolvconf"}
+	for _, step := range steps {
+		t.Run(step, func(t *testing.T) {
+			f := newFakeSystem()
+			f.external = true
+			before := f.String()
+			rec := &sysexec.Recorder{Results: map[string]error{}}
+			switch step {
+			case "hook:pre":
+				rec.Results["bash -e -o pipefail -O extglob -c echo pre wg0"] = &sysexec.ExitError{Cmd: "pre", Code: 1}
+			case "hook:post":
+				rec.Results["bash -e -o pipefail -O extglob -c echo post wg0"] = &sysexec.ExitError{Cmd: "post", Code: 1}
+			case "resolvconf":
+				rec.Results["resolvconf -a wg0 -m 0 -x"] = &sysexec.ExitError{Cmd: "resolvconf", Code: 1}
+			default:
+				f.fail = step
+			}
+			var stderr bytes.Buffer
+			e := newEnv(t, f, rec, &stderr)
+			err := e.Up(context.Background(), "wg0", parse(t, fullTunnel))
+			if err == nil {
+				t.Fatalf("up succeeded despite the failure\n%s", stderr.String())
+			}
+			if diff := cmp.Diff(before, f.String()); diff != "" {
+				t.Errorf("state after rollback (-before +after):\n%s\ntranscript:\n%s", diff, stderr.String())
+			}
+			if j, _ := loadJournal(e.StateDir, "wg0"); j != nil {
+				t.Errorf("journal left behind: %+v", j)
+			}
+			// DNS set before the failure must have been reverted.
+			if slices.Contains(rec.Cmds, "resolvconf -a wg0 -m 0 -x") && !slices.Contains(rec.Cmds, "resolvconf -d wg0 -f") {
+				t.Errorf("DNS not reverted: %v", rec.Cmds)
+			}
+		})
+	}
+}
+
+// TestUpInterrupted cancels the context (SIGINT) during up.
+func TestUpInterrupted(t *testing.T) {
+	f := newFakeSystem()
+	before := f.String()
+	ctx, cancel := context.WithCancel(context.Background())
+	rec := &sysexec.Recorder{}
+	var stderr bytes.Buffer
+	e := newEnv(t, f, rec, &stderr)
+	cancel()
+	if err := e.Up(ctx, "wg0", parse(t, fullTunnel)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if diff := cmp.Diff(before, f.String()); diff != "" {
+		t.Errorf("state after interrupted up (-before +after):\n%s", diff)
+	}
+}
+
+// TestDownRemovesOnlyOwnRules brings two full tunnels up and one down: the
+// other's rules, including its identical suppress_prefixlength rule, stay.
+func TestDownRemovesOnlyOwnRules(t *testing.T) {
+	f := newFakeSystem()
+	rec := &sysexec.Recorder{}
+	var stderr bytes.Buffer
+	e := newEnv(t, f, rec, &stderr)
+	before := f.String()
+	cfg := parse(t, fullTunnel)
+	if err := e.Up(context.Background(), "wg0", cfg); err != nil {
+		t.Fatal(err)
+	}
+	mid := f.String()
+	e.Hooks.Iface = "wg1"
+	if err := e.Up(context.Background(), "wg1", parse(t, fullTunnel)); err != nil {
+		t.Fatal(err)
+	}
+	if f.devices["wg1"].FirewallMark != 51821 {
+		t.Errorf("second tunnel fwmark %d, want 51821", f.devices["wg1"].FirewallMark)
+	}
+	if err := e.Down(context.Background(), "wg1", cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	// src_valid_mark stays 1 after down, as with wg-quick.
+	if diff := cmp.Diff(mid, f.String()); diff != "" {
+		t.Errorf("wg1 down disturbed wg0 (-before wg1 up +after wg1 down):\n%s", diff)
+	}
+	e.Hooks.Iface = "wg0"
+	if err := e.Down(context.Background(), "wg0", cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Replace(before, "src_valid_mark:0", "src_valid_mark:1", 1)
+	if diff := cmp.Diff(want, f.String()); diff != "" {
+		t.Errorf("state after both down (-want +got):\n%s", diff)
+	}
+}
+
+// TestDownUsesJournalNotConfig: the file changed between up and down (DNS
+// removed, full tunnel removed); down still undoes what up did.
+func TestDownUsesJournalNotConfig(t *testing.T) {
+	f := newFakeSystem()
+	rec := &sysexec.Recorder{}
+	var stderr bytes.Buffer
+	e := newEnv(t, f, rec, &stderr)
+	before := f.String()
+	if err := e.Up(context.Background(), "wg0", parse(t, fullTunnel)); err != nil {
+		t.Fatal(err)
+	}
+	changed := parse(t, "[Interface]\nPrivateKey = eGvwC0w/iSf++8d3zGyAxieGhkOVC6HS9CM+5ht1kns=\n")
+	if err := e.Down(context.Background(), "wg0", changed, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Replace(before, "src_valid_mark:0", "src_valid_mark:1", 1)
+	if diff := cmp.Diff(want, f.String()); diff != "" {
+		t.Errorf("state after down (-want +got):\n%s", diff)
+	}
+	if !slices.Contains(rec.Cmds, "resolvconf -d wg0 -f") {
+		t.Errorf("DNS recorded at up was not removed: %v", rec.Cmds)
+	}
+}
+
+func TestUpPreflight(t *testing.T) {
+	for name, tt := range map[string]struct {
+		cfg  string
+		prep func(*fakeSystem, *Env)
+		want string
+	}{
+		"exists":    {cfg: "[Interface]\n", prep: func(f *fakeSystem, _ *Env) { f.links["wg0"] = &fakeLink{} }, want: "`wg0' already exists"},
+		"bad table": {cfg: "[Interface]\nTable = nosuch\n", want: "table `nosuch'"},
+		"no dns": {cfg: "[Interface]\nDNS = 10.0.0.53\n", prep: func(_ *fakeSystem, e *Env) {
+			e.DNS.LookPath = func(string) (string, bool) { return "", false }
+		}, want: dns.ErrNoResolver.Error()},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFakeSystem()
+			rec := &sysexec.Recorder{}
+			var stderr bytes.Buffer
+			e := newEnv(t, f, rec, &stderr)
+			if tt.prep != nil {
+				tt.prep(f, e)
+			}
+			before := f.String()
+			err := e.Up(context.Background(), "wg0", parse(t, tt.cfg))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+			if f.String() != before || stderr.Len() != 0 || len(rec.Cmds) != 0 {
+				t.Errorf("preflight failure changed something: %s %v", stderr.String(), rec.Cmds)
+			}
+		})
+	}
+}
+
+func Test_sortRoutes(t *testing.T) {
+	var ps []netip.Prefix
+	for _, s := range []string{"0.0.0.0/0", "10.0.0.0/8", "::/0", "10.1.0.0/16", "fd00::/64", "172.16.0.0/12", "10.0.0.1/32"} {
+		ps = append(ps, netip.MustParsePrefix(s))
+	}
+	sortRoutes(ps)
+	var got []string
+	for _, p := range ps {
+		got = append(got, p.String())
+	}
+	// `sort -nr -k 2 -t /`: longest first; ties reverse byte order (::/0
+	// before 0.0.0.0/0, as observed with wg-quick).
+	want := []string{"fd00::/64", "10.0.0.1/32", "10.1.0.0/16", "172.16.0.0/12", "10.0.0.0/8", "::/0", "0.0.0.0/0"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("order (-want +got):\n%s", diff)
+	}
+}
