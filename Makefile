@@ -21,6 +21,7 @@ all: build
 
 build:
 	$(GO) build $(GOFLAGS_BUILD) -o bin/wg ./cmd/wg
+	$(GO) build $(GOFLAGS_BUILD) -o bin/wg-quick ./cmd/wg-quick
 
 # test-deps installs what the tests compare against and run in (the reference
 # wg/wg-quick, wireguard-go, iproute2, ...); it is a no-op when present.
@@ -47,9 +48,10 @@ fuzz:
 install: build
 	install -d "$(DESTDIR)$(BINDIR)"
 	install -m 0755 bin/wg "$(DESTDIR)$(BINDIR)/wg"
+	install -m 0755 bin/wg-quick "$(DESTDIR)$(BINDIR)/wg-quick"
 
 uninstall:
-	rm -f "$(DESTDIR)$(BINDIR)/wg"
+	rm -f "$(DESTDIR)$(BINDIR)/wg" "$(DESTDIR)$(BINDIR)/wg-quick"
 
 clean:
 	rm -rf bin

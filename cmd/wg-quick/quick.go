@@ -67,6 +67,11 @@ func (e *env) newQuickEnv(iface string) (*quick.Env, func(), error) {
 		StateDir:     quick.StateDir,
 		Stderr:       e.stderr,
 	}
+	if os.Getenv("WG_QUICK_TIMING") != "" {
+		q.Trace = func(phase string, d time.Duration) {
+			fmt.Fprintf(e.stderr, "[timing] %s %.1fms\n", phase, float64(d.Microseconds())/1000)
+		}
+	}
 	return q, func() { rt.Close(); dev.Close() }, nil
 }
 

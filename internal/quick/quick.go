@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
@@ -79,6 +80,18 @@ type Env struct {
 	KernelModule func() bool
 	StateDir     string
 	Stderr       io.Writer
+	// Trace, if set, receives how long each phase of up took (link,
+	// device, addresses, mtu, dns, routes, hooks), for benchmarks.
+	Trace func(phase string, d time.Duration)
+}
+
+// phase times one phase of up for Trace.
+func (e *Env) phase(name string, start *time.Time) {
+	if e.Trace != nil {
+		now := time.Now()
+		e.Trace(name, now.Sub(*start))
+		*start = now
+	}
 }
 
 func (e *Env) logf(format string, args ...any) {
@@ -143,19 +156,23 @@ func (e *Env) Up(ctx context.Context, iface string, cfg *config.Config) (err err
 		}
 	}()
 
+	start := time.Now()
 	if err := e.addLink(ctx, iface, j); err != nil {
 		return err
 	}
+	e.phase("link", &start)
 	if err := e.Hooks.Run(ctx, cfg.Interface.PreUp); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	e.phase("preup", &start)
 	e.cmdf("wg addconf %s /dev/fd/63", iface)
 	if err := e.Device.Configure(iface, wc); err != nil {
 		return fmt.Errorf("configuring %s: %s", iface, device.Strerror(err))
 	}
+	e.phase("device", &start)
 	for _, a := range cfg.Interface.Addresses {
 		e.cmdf("ip %s address add %s dev %s", family(a), a, iface)
 		if err := e.Router.AddAddress(iface, a); err != nil {
@@ -165,15 +182,19 @@ func (e *Env) Up(ctx context.Context, iface string, cfg *config.Config) (err err
 	if err := e.setMTUUp(iface, cfg); err != nil {
 		return err
 	}
+	e.phase("addresses+mtu", &start)
 	if err := e.setDNS(ctx, iface, cfg, j); err != nil {
 		return err
 	}
+	e.phase("dns", &start)
 	if err := e.addRoutes(iface, table, j); err != nil {
 		return err
 	}
+	e.phase("routes", &start)
 	if err := e.Hooks.Run(ctx, cfg.Interface.PostUp); err != nil {
 		return err
 	}
+	e.phase("postup", &start)
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -143,9 +143,9 @@ func (f *fakeSystem) SetMTUUp(name string, mtu int) error {
 	f.links[name].mtu, f.links[name].up = mtu, true
 	return nil
 }
-func (f *fakeSystem) LinkMTU(name string) (int, error)                    { return f.links[name].mtu, nil }
-func (f *fakeSystem) RouteMTU(netip.Addr) (int, bool, error)              { return 1400, true, nil }
-func (f *fakeSystem) DefaultRouteMTU() (int, bool, error)                 { return 1500, true, nil }
+func (f *fakeSystem) LinkMTU(name string) (int, error)                     { return f.links[name].mtu, nil }
+func (f *fakeSystem) RouteMTU(netip.Addr) (int, bool, error)               { return 1400, true, nil }
+func (f *fakeSystem) DefaultRouteMTU() (int, bool, error)                  { return 1500, true, nil }
 func (f *fakeSystem) RouteOnLinkCovers(string, netip.Prefix) (bool, error) { return false, nil }
 func (f *fakeSystem) AddRoute(name string, p netip.Prefix, table int) error {
 	if err := f.op("AddRoute"); err != nil {
