@@ -41,7 +41,8 @@ func (e *env) showOptions() show.Options {
 	return opts
 }
 
-// runShow follows wg's show_main: `all` (or nothing) walks every
+// runShow follows wg's show_main (plus our `json` field, which prints one
+// document for all the interfaces shown): `all` (or nothing) walks every
 // interface, printing per-interface errors and going on; the exit status is
 // 1 only when there were interfaces and none could be printed, or when a
 // field name is invalid.
@@ -60,6 +61,7 @@ func runShow(e *env, args []string) error {
 			return err
 		}
 		failed := len(names) > 0
+		var collected []*wgtypes.Device
 		for i, name := range names {
 			d, err := e.client()
 			var dev *wgtypes.Device
@@ -70,7 +72,9 @@ func runShow(e *env, args []string) error {
 				fmt.Fprintf(e.stderr, "Unable to access interface %s: %s\n", name, device.Strerror(err))
 				continue
 			}
-			if len(args) == 2 {
+			if len(args) == 2 && args[1] == "json" {
+				collected = append(collected, dev)
+			} else if len(args) == 2 {
 				if err := e.field(dev, args[1], true); err != nil {
 					return err
 				}
@@ -83,6 +87,11 @@ func runShow(e *env, args []string) error {
 				}
 			}
 			failed = false
+		}
+		if len(args) == 2 && args[1] == "json" {
+			if err := show.JSON(e.stdout, collected, e.showOptions()); err != nil {
+				return err
+			}
 		}
 		if failed {
 			return errFailed
@@ -104,6 +113,9 @@ func runShow(e *env, args []string) error {
 	dev, err := e.get(args[0])
 	if err != nil {
 		return err
+	}
+	if len(args) == 2 && args[1] == "json" {
+		return show.JSON(e.stdout, []*wgtypes.Device{dev}, e.showOptions())
 	}
 	if len(args) == 2 {
 		return e.field(dev, args[1], false)

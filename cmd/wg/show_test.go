@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"slices"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/wgtools/wgtools/internal/keys"
 	"github.com/wgtools/wgtools/internal/nettest"
+	"github.com/wgtools/wgtools/internal/show"
 )
 
 var showForms = [][]string{
@@ -150,6 +152,17 @@ func TestShowAfterHandshake(t *testing.T) {
 	}
 	compareShow(t, na, "WG_COLOR_MODE=never", "WG_HIDE_KEYS=never")
 	compareShow(t, nb, "WG_COLOR_MODE=always")
+	// Our JSON agrees with the reference's dump of the same device.
+	var doc show.JSONDocument
+	if err := json.Unmarshal([]byte(ourWG("", "show", na, "json").Stdout), &doc); err != nil || len(doc.Interfaces) != 1 {
+		t.Fatalf("json: %v %+v", err, doc)
+	}
+	dump := strings.Split(strings.TrimSpace(refWG(t, "", "show", na, "dump").Stdout), "\n")
+	p := doc.Interfaces[0].Peers[0]
+	cols := strings.Split(dump[1], "\t")
+	if got := []string{p.PublicKey, strconv.FormatInt(p.LatestHandshakeUnix, 10), strconv.FormatUint(p.TransferRx, 10), strconv.FormatUint(p.TransferTx, 10)}; !slices.Equal(got, []string{cols[0], cols[4], cols[5], cols[6]}) {
+		t.Errorf("json %v disagrees with the reference dump %v", got, cols)
+	}
 	// show all and show interfaces see at least our two devices; other
 	// tests' devices may come and go, so compare only our lines.
 	for _, field := range []string{"dump", "transfer", "latest-handshakes", "allowed-ips"} {
