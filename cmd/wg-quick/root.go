@@ -80,14 +80,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	for _, verb := range []string{"up", "down", "save", "strip"} {
 		root.AddCommand(newVerbCommand(e, verb))
 	}
-	root.AddCommand(newUserspaceCommand(e))
+	root.AddCommand(newUserspaceCommand(e), newCheckCommand(e))
 	sub, _, err := root.Find(rest)
 	if len(rest) == 0 || err != nil || sub == root || sub.Name() != rest[0] ||
-		(sub.Name() != "userspace" && len(rest) != 2) {
+		(sub.Name() != "userspace" && sub.Name() != "check" && len(rest) != 2) {
 		e.usage(stderr)
 		return 1
 	}
 	if err := root.Execute(); err != nil {
+		if errors.Is(err, errCheckWarnings) {
+			return checkWarnings
+		}
 		if !errors.Is(err, errFailed) {
 			fmt.Fprintf(stderr, "%s: %v\n", e.prog, err)
 		}
@@ -130,6 +133,20 @@ var (
 // symlinks are resolved) is the interface. The returned path is resolved.
 // A file any user may read is warned about.
 func (e *env) locate(arg string) (file, iface string, err error) {
+	file, iface, err = e.locateQuiet(arg)
+	if err != nil {
+		return "", "", err
+	}
+	fst, err1 := os.Stat(file)
+	dst, err2 := os.Stat(filepath.Dir(file))
+	if err1 == nil && err2 == nil && fst.Mode().Perm()&dst.Mode().Perm()&0o007 != 0 {
+		fmt.Fprintf(e.stderr, "Warning: `%s' is world accessible\n", file)
+	}
+	return file, iface, nil
+}
+
+// locateQuiet is locate without the permission warning.
+func (e *env) locateQuiet(arg string) (file, iface string, err error) {
 	file = arg
 	if ifaceName.MatchString(arg) {
 		file = filepath.Join(e.configDir, arg+".conf")
@@ -146,11 +163,6 @@ func (e *env) locate(arg string) (file, iface string, err error) {
 		if abs, err := filepath.Abs(resolved); err == nil {
 			file = abs
 		}
-	}
-	fst, err1 := os.Stat(file)
-	dst, err2 := os.Stat(filepath.Dir(file))
-	if err1 == nil && err2 == nil && fst.Mode().Perm()&dst.Mode().Perm()&0o007 != 0 {
-		fmt.Fprintf(e.stderr, "Warning: `%s' is world accessible\n", file)
 	}
 	return file, iface, nil
 }

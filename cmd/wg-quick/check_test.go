@@ -1,0 +1,80 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// TestCheckCorpus runs `wg-quick check` on every file of testdata/check
+// and compares its report and exit status with the golden .out file (the
+// file's directory is replaced by DIR). The files are copied with mode
+// 0600 so that the world-readable warning does not depend on the checkout.
+func TestCheckCorpus(t *testing.T) {
+	files, err := filepath.Glob("../../testdata/check/*.conf")
+	if err != nil || len(files) < 10 {
+		t.Fatalf("check corpus: %d files, %v", len(files), err)
+	}
+	dir := t.TempDir()
+	for _, f := range files {
+		name := filepath.Base(f)
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(dir, "wgchk.conf")
+			if err := os.WriteFile(p, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			r := ourQuick("check", p)
+			got := strings.ReplaceAll(r.Stdout, p, "DIR/"+name) + "exit " + strconv.Itoa(r.Code) + "\n" + r.Stderr
+			golden := strings.TrimSuffix(f, ".conf") + ".out"
+			if *update {
+				os.WriteFile(golden, []byte(got), 0o644)
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(string(want), got); diff != "" {
+				t.Errorf("check report (-golden +got):\n%s", diff)
+			}
+			// The JSON report says the same, and the same exit status.
+			j := ourQuick("check", "--json", p)
+			var doc struct {
+				Errors, Warnings int
+				Findings         []struct{ Severity, Message string }
+			}
+			if err := json.Unmarshal([]byte(j.Stdout), &doc); err != nil {
+				t.Fatalf("json: %v\n%s", err, j.Stdout)
+			}
+			if j.Code != r.Code || len(doc.Findings) != strings.Count(r.Stdout, "\n") || doc.Errors+doc.Warnings != len(doc.Findings) {
+				t.Errorf("JSON report %+v (exit %d) disagrees with the text report (exit %d)", doc, j.Code, r.Code)
+			}
+		})
+	}
+}
+
+// TestCheckWorldReadable: a mode 0644 file in a 0755 directory is warned
+// about, as wg-quick warns, and makes the exit status 2 at least.
+func TestCheckWorldReadable(t *testing.T) {
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	data, _ := os.ReadFile("../../testdata/check/clean.conf")
+	p := filepath.Join(dir, "wgchk.conf")
+	os.WriteFile(p, data, 0o644)
+	os.Chmod(p, 0o644)
+	r := ourQuick("check", p)
+	if r.Code != 2 || !strings.Contains(r.Stdout, "world accessible") {
+		t.Fatalf("got %+v", r)
+	}
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wgtools/wgtools/internal/dns"
+	"github.com/wgtools/wgtools/internal/quick"
+	"github.com/wgtools/wgtools/internal/route"
+	"github.com/wgtools/wgtools/internal/sysexec"
+)
+
+// Exit statuses of `wg-quick check`.
+const (
+	checkClean    = 0
+	checkErrors   = 1
+	checkWarnings = 2
+)
+
+// errCheckWarnings makes run exit with checkWarnings.
+var errCheckWarnings = errors.New("warnings")
+
+// newCheckCommand builds `wg-quick check [--json] CONFIG`: every error
+// `up` would hit and warnings about likely mistakes, found without
+// changing anything and without root. Exit status 0 means clean, 1 errors,
+// 2 warnings only.
+func newCheckCommand(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:                "check",
+		DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			asJSON := false
+			if len(args) == 2 && args[0] == "--json" {
+				asJSON, args = true, args[1:]
+			}
+			if len(args) != 1 {
+				e.usage(e.stderr)
+				return errFailed
+			}
+			return e.check(cmd.Context(), args[0], asJSON)
+		},
+	}
+}
+
+func (e *env) check(ctx context.Context, arg string, asJSON bool) error {
+	file, _, err := e.locateQuiet(arg)
+	if err != nil {
+		return err
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	fst, err1 := os.Stat(file)
+	dst, err2 := os.Stat(filepath.Dir(file))
+	env := quick.CheckEnv{
+		WorldReadable: err1 == nil && err2 == nil && fst.Mode().Perm()&dst.Mode().Perm()&0o007 != 0,
+		Resolver:      timeoutResolver{net.DefaultResolver, 3 * time.Second},
+	}
+	if rt, err := route.New(); err == nil {
+		defer rt.Close()
+		env.TableID = rt.TableID
+	}
+	d := dns.New(sysexec.OS{})
+	env.HaveDNS = func() error { return d.Check([]netip.Addr{netip.IPv4Unspecified()}) }
+	findings := quick.Check(ctx, file, data, env)
+	errs, warns := 0, 0
+	for _, f := range findings {
+		if f.Severity == "error" {
+			errs++
+		} else {
+			warns++
+		}
+	}
+	if asJSON {
+		if findings == nil {
+			findings = []quick.Finding{}
+		}
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(struct {
+			File     string          `json:"file"`
+			Errors   int             `json:"errors"`
+			Warnings int             `json:"warnings"`
+			Findings []quick.Finding `json:"findings"`
+		}{file, errs, warns, findings}); err != nil {
+			return err
+		}
+	} else {
+		for _, f := range findings {
+			fmt.Fprintln(e.stdout, f)
+		}
+	}
+	switch {
+	case errs > 0:
+		return errFailed
+	case warns > 0:
+		return errCheckWarnings
+	}
+	return nil
+}
+
+// timeoutResolver bounds each lookup, so check never hangs on DNS.
+type timeoutResolver struct {
+	r *net.Resolver
+	d time.Duration
+}
+
+func (t timeoutResolver) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
+	ctx, cancel := context.WithTimeout(ctx, t.d)
+	defer cancel()
+	return t.r.LookupNetIP(ctx, network, host)
+}
