@@ -76,7 +76,7 @@ func (e *env) newQuickEnv(iface string) (*quick.Env, func(), error) {
 }
 
 func (e *env) up(ctx context.Context, file, iface string) error {
-	cfg, err := e.parse(file)
+	cfg, warnings, err := e.parse(file)
 	if err != nil {
 		return err
 	}
@@ -85,11 +85,12 @@ func (e *env) up(ctx context.Context, file, iface string) error {
 		return err
 	}
 	defer done()
+	q.ConfigWarnings = warnings
 	return q.Up(ctx, iface, cfg)
 }
 
 func (e *env) down(ctx context.Context, file, iface string) error {
-	cfg, err := e.parse(file)
+	cfg, _, err := e.parse(file)
 	if err != nil {
 		return err
 	}
@@ -102,7 +103,7 @@ func (e *env) down(ctx context.Context, file, iface string) error {
 }
 
 func (e *env) save(ctx context.Context, file, iface string) error {
-	cfg, err := e.parse(file)
+	cfg, _, err := e.parse(file)
 	if err != nil {
 		return err
 	}

@@ -180,14 +180,18 @@ func (e *env) strip(file string) error {
 	return err
 }
 
-// parse reads and fully checks a configuration file.
-func (e *env) parse(file string) (*config.Config, error) {
+// parse reads and fully checks a configuration file. It returns wg's
+// parse warnings instead of printing them: wg-quick prints them where wg
+// parses the file (after `[#] wg addconf`), and not at all on down.
+func (e *env) parse(file string) (*config.Config, []string, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return config.ParseQuick(data, config.Options{
+	var warnings []string
+	c, err := config.ParseQuick(data, config.Options{
 		File: file,
-		Warn: func(_ int, msg string) { fmt.Fprintln(e.stderr, msg) },
+		Warn: func(_ int, msg string) { warnings = append(warnings, msg) },
 	})
+	return c, warnings, err
 }

@@ -129,13 +129,13 @@ func TestScenarioNATSites(t *testing.T) {
 
 	// The seed's keys are real: each private key matches the public key
 	// its peers are given.
-	for file, want := range map[string]string{
+	for priv, want := range map[string]string{
 		"4DQYFpL2kkVd/rjEYLTES8Ah6K2BMOrH504TXRQyv0E=": "D+GcHTk8uRiggEj79IhbbsLWHSdZynYjUVPWcP8aJFg=", // site1
 		"CPZBHHLywkMqgW70MIgnvJRculKKGyYaBP7rIUJbpXs=": "up9LDZjYw8/LHH29ZQdp7Mg9bB+LIE7T4OsYLlEXLng=", // site2
 		"kKELbYxqmwHGUyjdHiVhQ/lzyiLep2kLgAocLF4CR3Q=": "2LbLqgg0hGjsQ+Y15l+mPhEtGN53Uhvzj8n9dpxVqDQ=", // public
 	} {
-		if got := s.pubkey(file); got != want {
-			t.Fatalf("wg pubkey of the seed's private key %s = %s, want %s", file, got, want)
+		if got := s.pubkey(priv); got != want {
+			t.Fatalf("wg pubkey of the seed's private key %s = %s, want %s", priv, got, want)
 		}
 	}
 	site1Key, site2Key := "D+GcHTk8uRiggEj79IhbbsLWHSdZynYjUVPWcP8aJFg=", "up9LDZjYw8/LHH29ZQdp7Mg9bB+LIE7T4OsYLlEXLng="

@@ -80,6 +80,9 @@ type Env struct {
 	KernelModule func() bool
 	StateDir     string
 	Stderr       io.Writer
+	// ConfigWarnings are wg's parse warnings for the file, printed where
+	// wg-quick's `wg addconf` would print them.
+	ConfigWarnings []string
 	// Trace, if set, receives how long each phase of up took (link,
 	// device, addresses, mtu, dns, routes, hooks), for benchmarks.
 	Trace func(phase string, d time.Duration)
@@ -169,6 +172,9 @@ func (e *Env) Up(ctx context.Context, iface string, cfg *config.Config) (err err
 	}
 	e.phase("preup", &start)
 	e.cmdf("wg addconf %s /dev/fd/63", iface)
+	for _, w := range e.ConfigWarnings {
+		e.logf("%s", w)
+	}
 	if err := e.Device.Configure(iface, wc); err != nil {
 		return fmt.Errorf("configuring %s: %s", iface, device.Strerror(err))
 	}
