@@ -4,18 +4,39 @@
 #   make test       install test prerequisites (apt, Go modules), vet, run every test
 #   make bench      benchmarks
 #   make lint       gofmt, go vet, staticcheck (pinned in go.mod as a tool)
-#   make install    install into $(DESTDIR)$(BINDIR)
+#   make install    install binaries, man pages, completions and systemd units
+#   make uninstall  remove what install installs (never /etc/wireguard)
+#   make demo       (root) a tunnel between two network namespaces, then teardown
 #
-# Install knobs follow wireguard-tools' Makefile.
+# Install knobs follow wireguard-tools' Makefile: PREFIX, DESTDIR, BINDIR,
+# MANDIR, SYSCONFDIR, BASHCOMPDIR, SYSTEMDUNITDIR (pkg-config's
+# systemdsystemunitdir, else $(PREFIX)/lib/systemd/system), and the switches
+# WITH_WGQUICK, WITH_BASHCOMPLETION, WITH_SYSTEMDUNITS, plus ZSHCOMPDIR,
+# FISHCOMPDIR, WITH_ZSHCOMPLETION and WITH_FISHCOMPLETION. Unlike the
+# reference, every switch defaults to yes instead of probing the build host
+# (wg-quick is a Go binary and needs no bash; completion and unit files are
+# inert where nothing reads them); set one to no to leave that part out.
 PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR ?= $(PREFIX)/bin
+SYSCONFDIR ?= /etc
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+PKG_CONFIG ?= pkg-config
+SYSTEMDUNITDIR ?= $(shell $(PKG_CONFIG) --variable=systemdsystemunitdir systemd 2>/dev/null || echo "$(PREFIX)/lib/systemd/system")
+WITH_WGQUICK ?= yes
+WITH_BASHCOMPLETION ?= yes
+WITH_ZSHCOMPLETION ?= yes
+WITH_FISHCOMPLETION ?= yes
+WITH_SYSTEMDUNITS ?= yes
 GO ?= go
 GOFLAGS_BUILD ?= -trimpath -ldflags '-s -w'
 
 export CGO_ENABLED ?= 0
 
-.PHONY: all build test test-deps bench lint install uninstall fuzz clean
+.PHONY: all build test test-deps bench lint install uninstall demo fuzz clean
 
 all: build
 
@@ -45,13 +66,52 @@ FUZZTIME ?= 10m
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseQuick -fuzztime $(FUZZTIME) ./internal/config
 
+# install: each part is guarded by its switch; the units get BINDIR
+# substituted so that they start the binaries just installed.
 install: build
-	install -d "$(DESTDIR)$(BINDIR)"
+	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)/man8"
 	install -m 0755 bin/wg "$(DESTDIR)$(BINDIR)/wg"
-	install -m 0755 bin/wg-quick "$(DESTDIR)$(BINDIR)/wg-quick"
+	install -m 0644 man/wg.8 "$(DESTDIR)$(MANDIR)/man8/wg.8"
+	@if [ "$(WITH_BASHCOMPLETION)" = yes ]; then set -x; \
+	install -d "$(DESTDIR)$(BASHCOMPDIR)" && \
+	install -m 0644 completion/wg.bash "$(DESTDIR)$(BASHCOMPDIR)/wg"; fi
+	@if [ "$(WITH_ZSHCOMPLETION)" = yes ]; then set -x; \
+	install -d "$(DESTDIR)$(ZSHCOMPDIR)" && \
+	install -m 0644 completion/_wg "$(DESTDIR)$(ZSHCOMPDIR)/_wg"; fi
+	@if [ "$(WITH_FISHCOMPLETION)" = yes ]; then set -x; \
+	install -d "$(DESTDIR)$(FISHCOMPDIR)" && \
+	install -m 0644 completion/wg.fish "$(DESTDIR)$(FISHCOMPDIR)/wg.fish"; fi
+	@if [ "$(WITH_WGQUICK)" = yes ]; then set -x; \
+	install -m 0755 bin/wg-quick "$(DESTDIR)$(BINDIR)/wg-quick" && \
+	install -m 0644 man/wg-quick.8 "$(DESTDIR)$(MANDIR)/man8/wg-quick.8" && \
+	install -d -m 0700 "$(DESTDIR)$(SYSCONFDIR)/wireguard"; fi
+	@if [ "$(WITH_WGQUICK)" = yes ] && [ "$(WITH_BASHCOMPLETION)" = yes ]; then set -x; \
+	install -m 0644 completion/wg-quick.bash "$(DESTDIR)$(BASHCOMPDIR)/wg-quick"; fi
+	@if [ "$(WITH_WGQUICK)" = yes ] && [ "$(WITH_ZSHCOMPLETION)" = yes ]; then set -x; \
+	install -m 0644 completion/_wg-quick "$(DESTDIR)$(ZSHCOMPDIR)/_wg-quick"; fi
+	@if [ "$(WITH_WGQUICK)" = yes ] && [ "$(WITH_FISHCOMPLETION)" = yes ]; then set -x; \
+	install -m 0644 completion/wg-quick.fish "$(DESTDIR)$(FISHCOMPDIR)/wg-quick.fish"; fi
+	@if [ "$(WITH_WGQUICK)" = yes ] && [ "$(WITH_SYSTEMDUNITS)" = yes ]; then \
+	case "$(BINDIR)" in /*) ;; *) echo "BINDIR=$(BINDIR): the systemd units need an absolute path" >&2; exit 1;; esac; set -x; \
+	install -d "$(DESTDIR)$(SYSTEMDUNITDIR)" && \
+	sed 's|@BINDIR@|$(BINDIR)|g' systemd/wg-quick@.service.in >"$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick@.service" && \
+	chmod 0644 "$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick@.service" && \
+	install -m 0644 systemd/wg-quick.target "$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick.target"; fi
 
+# uninstall removes every file install may have put in place, whatever the
+# switches, and leaves $(SYSCONFDIR)/wireguard (it holds configurations).
 uninstall:
-	rm -f "$(DESTDIR)$(BINDIR)/wg" "$(DESTDIR)$(BINDIR)/wg-quick"
+	rm -f "$(DESTDIR)$(BINDIR)/wg" "$(DESTDIR)$(BINDIR)/wg-quick" \
+		"$(DESTDIR)$(MANDIR)/man8/wg.8" "$(DESTDIR)$(MANDIR)/man8/wg-quick.8" \
+		"$(DESTDIR)$(BASHCOMPDIR)/wg" "$(DESTDIR)$(BASHCOMPDIR)/wg-quick" \
+		"$(DESTDIR)$(ZSHCOMPDIR)/_wg" "$(DESTDIR)$(ZSHCOMPDIR)/_wg-quick" \
+		"$(DESTDIR)$(FISHCOMPDIR)/wg.fish" "$(DESTDIR)$(FISHCOMPDIR)/wg-quick.fish" \
+		"$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick@.service" "$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick.target"
+
+# demo needs root: two network namespaces, a tunnel between them, a ping,
+# and a teardown that runs even when a step fails.
+demo: build
+	./scripts/demo
 
 clean:
 	rm -rf bin
