@@ -1,9 +1,10 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,8 +17,8 @@ import (
 // containers and debugging, like wireguard-go -f) it logs to stderr and
 // stops on SIGINT/SIGTERM or when the interface is deleted; otherwise it
 // starts itself detached and returns once the device answers on
-// /var/run/wireguard/IF.sock. LOG_LEVEL=verbose|error|silent sets the
-// logging, as for wireguard-go.
+// /var/run/wireguard/IF.sock, its log going to syslog (tag wgtools-IF).
+// LOG_LEVEL=verbose|error|silent sets the logging, as for wireguard-go.
 func newUserspaceCommand(e *env) *cobra.Command {
 	var foreground bool
 	cmd := &cobra.Command{
@@ -37,14 +38,14 @@ func newUserspaceCommand(e *env) *cobra.Command {
 				_, err = userspace.Spawn(exe, []string{"userspace", "--foreground", name}, name, os.Environ(), 10*time.Second)
 				return err
 			}
+			// A hangup (the terminal of a foreground run going away) must
+			// not kill the device without removing its socket.
+			signal.Ignore(syscall.SIGHUP)
 			level := userspace.LogLevelFromEnv(os.Getenv("LOG_LEVEL"))
 			opts := userspace.Options{LogLevel: level, Logf: func(f string, a ...any) { fmt.Fprintf(e.stderr, f+"\n", a...) }}
-			ready, fail := userspace.ReadyFromEnv()
-			err := userspace.Run(cmd.Context(), name, opts, ready)
-			if err != nil && !errors.Is(err, errFailed) {
-				fail(err)
-			}
-			return err
+			// Spawned by up: logs go to syslog and readiness to the parent;
+			// run by hand: stderr.
+			return userspace.Daemon(cmd.Context(), name, opts)
 		},
 	}
 	cmd.Flags().BoolVarP(&foreground, "foreground", "f", false, "stay in the foreground, logging to stderr")

@@ -113,16 +113,17 @@ func Run(ctx context.Context, name string, opts Options, ready func()) error {
 		}
 	}
 
-	// Closing the listener also unlinks the socket. Open connections are
-	// closed before the device so that no configuration change is half
-	// applied when it goes down.
-	closeErr := uapi.Close()
+	// Closing the listener also unlinks the socket (the library sets
+	// SetUnlinkOnClose). Closing the open connections makes their
+	// IpcHandle goroutines return; a client idling on its connection would
+	// otherwise keep them running.
+	if err := uapi.Close(); err != nil {
+		verbosef("Closing UAPI listener: %v", err)
+	}
 	conns.closeAll()
 	dev.Close()
 	if err := removeSocket(path, ours); err != nil {
 		stopErr = errors.Join(stopErr, err)
-	} else if closeErr != nil && stopErr == nil {
-		verbosef("Closing UAPI listener: %v", closeErr)
 	}
 	verbosef("Shut down")
 	return stopErr

@@ -113,7 +113,10 @@ func Spawn(exe string, args []string, name string, env []string, timeout time.Du
 	var (
 		report  []byte
 		waitErr error
-		exitErr error // set once the daemon exited
+		exitErr error // cmd.Wait's result, once hasExited
+		// hasExited is set once the daemon exited; exitErr is nil if it
+		// exited with status 0.
+		hasExited bool
 	)
 	select {
 	case report = <-reports:
@@ -121,6 +124,7 @@ func Spawn(exe string, args []string, name string, env []string, timeout time.Du
 			return pid, nil
 		}
 	case exitErr = <-exited:
+		hasExited = true
 		// The daemon's report, if any, is complete once it has exited,
 		// unless a process it started holds the pipe open.
 		select {
@@ -142,7 +146,7 @@ func Spawn(exe string, args []string, name string, env []string, timeout time.Du
 	// Failure: collect the exit status and stderr, within bounds.
 	exitTimer := time.NewTimer(exitTimeout)
 	defer exitTimer.Stop()
-	if exitErr == nil {
+	if !hasExited {
 		select {
 		case exitErr = <-exited:
 		case <-exitTimer.C:
@@ -161,7 +165,7 @@ func Spawn(exe string, args []string, name string, env []string, timeout time.Du
 		<-stderrDone
 	}
 	if exitErr == nil {
-		exitErr = errors.New("exit status 0")
+		exitErr = errors.New("exit status 0") // as exec.ExitError says it
 	}
 	return 0, spawnError(name, pid, report, waitErr, exitErr, stderr.String())
 }
