@@ -25,6 +25,10 @@ type Interface struct {
 
 	// Addresses in file order, as given (host bits kept: 10.0.0.1/24).
 	Addresses []netip.Prefix
+	// AddressText holds each Address entry as written (10.0.0.1 without a
+	// prefix length stays so), parallel to Addresses, for the `[#] ip
+	// address add` lines wg-quick prints.
+	AddressText []string
 	// DNS servers and search domains, classified as wg-quick does.
 	DNS       []netip.Addr
 	DNSSearch []string

@@ -252,18 +252,19 @@ func TestParseQuick(t *testing.T) {
 	}
 	pfx, addr := netip.MustParsePrefix, netip.MustParseAddr
 	want := Interface{
-		PrivateKey: c.Interface.PrivateKey,
-		ListenPort: c.Interface.ListenPort,
-		Addresses:  []netip.Prefix{pfx("10.0.0.1/24"), pfx("fd00::1/64"), pfx("10.0.0.2/32")},
-		DNS:        []netip.Addr{addr("10.0.0.53"), addr("fd00::53")},
-		DNSSearch:  []string{"example.com"},
-		MTU:        1420,
-		Table:      "1234",
-		PreUp:      []string{"echo pre # kept"},
-		PostUp:     []string{"echo up1", "echo up2"},
-		PreDown:    []string{"echo pd"},
-		PostDown:   []string{"echo down"},
-		SaveConfig: true,
+		PrivateKey:  c.Interface.PrivateKey,
+		ListenPort:  c.Interface.ListenPort,
+		Addresses:   []netip.Prefix{pfx("10.0.0.1/24"), pfx("fd00::1/64"), pfx("10.0.0.2/32")},
+		AddressText: []string{"10.0.0.1/24", "fd00::1/64", "10.0.0.2"},
+		DNS:         []netip.Addr{addr("10.0.0.53"), addr("fd00::53")},
+		DNSSearch:   []string{"example.com"},
+		MTU:         1420,
+		Table:       "1234",
+		PreUp:       []string{"echo pre # kept"},
+		PostUp:      []string{"echo up1", "echo up2"},
+		PreDown:     []string{"echo pd"},
+		PostDown:    []string{"echo down"},
+		SaveConfig:  true,
 	}
 	opts := cmp.Options{
 		cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }),

@@ -180,6 +180,7 @@ func applyDirective(ifc *Interface, d Directive) error {
 				return err
 			}
 			ifc.Addresses = append(ifc.Addresses, p)
+			ifc.AddressText = append(ifc.AddressText, w)
 		}
 	case "DNS":
 		for _, w := range words(d.Value) {

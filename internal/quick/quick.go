@@ -28,6 +28,7 @@ type Router interface {
 	AddWireGuardLink(name string) error
 	DeleteLink(name string) error
 	AddAddress(name string, p netip.Prefix) error
+	DeleteAddress(name string, p netip.Prefix) error
 	Addresses(name string) ([]netip.Prefix, error)
 	SetMTUUp(name string, mtu int) error
 	LinkMTU(name string) (int, error)
@@ -35,10 +36,13 @@ type Router interface {
 	DefaultRouteMTU() (int, bool, error)
 	RouteOnLinkCovers(name string, p netip.Prefix) (bool, error)
 	AddRoute(name string, p netip.Prefix, table int) error
+	DeleteRoute(name string, p netip.Prefix, table int) error
+	LinkRoutes(name string) ([]netip.Prefix, error)
 	TableEmpty(table int) (bool, error)
 	AddRule(r route.Rule) error
 	DeleteRule(r route.Rule) error
 	Rules(family int) ([]route.Rule, error)
+	DefaultRulePriority(family int) (int, error)
 	TableID(name string) (int, error)
 	ReadSysctl(key string) (string, error)
 	WriteSysctl(key, value string) error
@@ -80,12 +84,16 @@ type Env struct {
 	KernelModule func() bool
 	StateDir     string
 	Stderr       io.Writer
+	// tableText is the configured Table as written, for `[#]` lines.
+	tableText string
 	// ConfigWarnings are wg's parse warnings for the file, printed where
 	// wg-quick's `wg addconf` would print them.
 	ConfigWarnings []string
 	// Trace, if set, receives how long each phase of up took (link,
 	// device, addresses, mtu, dns, routes, hooks), for benchmarks.
 	Trace func(phase string, d time.Duration)
+	// Now is the clock Reresolve judges handshakes by; nil is time.Now.
+	Now func() time.Time
 }
 
 // phase times one phase of up for Trace.
@@ -139,6 +147,7 @@ func (e *Env) Up(ctx context.Context, iface string, cfg *config.Config) (err err
 	if err != nil {
 		return err
 	}
+	e.tableText = cfg.Interface.Table
 	if err := e.DNS.Check(cfg.Interface.DNS); err != nil {
 		return err
 	}
@@ -150,7 +159,11 @@ func (e *Env) Up(ctx context.Context, iface string, cfg *config.Config) (err err
 		return err
 	}
 
-	j := &Journal{Interface: iface, path: journalPath(e.StateDir, iface)}
+	peers, err := mergePeers(cfg)
+	if err != nil {
+		return err
+	}
+	j := &Journal{Interface: iface, Applied: newApplied(cfg, peers), path: journalPath(e.StateDir, iface)}
 	defer func() {
 		if err != nil {
 			if rerr := e.undo(j, true); rerr != nil {
@@ -179,8 +192,14 @@ func (e *Env) Up(ctx context.Context, iface string, cfg *config.Config) (err err
 		return fmt.Errorf("configuring %s: %s", iface, device.Strerror(err))
 	}
 	e.phase("device", &start)
-	for _, a := range cfg.Interface.Addresses {
-		e.cmdf("ip %s address add %s dev %s", family(a), a, iface)
+	for i, a := range cfg.Interface.Addresses {
+		// The address as written (10.0.0.1, not 10.0.0.1/32), as wg-quick
+		// passes it to ip.
+		text := a.String()
+		if i < len(cfg.Interface.AddressText) {
+			text = cfg.Interface.AddressText[i]
+		}
+		e.cmdf("ip %s address add %s dev %s", family(a), text, iface)
 		if err := e.Router.AddAddress(iface, a); err != nil {
 			return err
 		}
@@ -248,35 +267,42 @@ func (e *Env) addLink(ctx context.Context, iface string, j *Journal) error {
 func (e *Env) setMTUUp(iface string, cfg *config.Config) error {
 	mtu := cfg.Interface.MTU
 	if mtu == 0 {
-		best := 0
 		d, err := e.Device.Get(iface)
 		if err != nil {
 			return fmt.Errorf("reading %s: %s", iface, device.Strerror(err))
 		}
-		for _, p := range d.Peers {
-			if p.Endpoint == nil || p.Endpoint.Zone != "" {
-				continue
-			}
-			a, ok := netip.AddrFromSlice(p.Endpoint.IP)
-			if !ok {
-				continue
-			}
-			if m, ok, err := e.Router.RouteMTU(a.Unmap()); err == nil && ok && (best == 0 || m < best) {
-				best = m
-			}
-		}
-		if best == 0 {
-			if m, ok, err := e.Router.DefaultRouteMTU(); err == nil && ok {
-				best = m
-			}
-		}
-		if best == 0 {
-			best = 1500
-		}
-		mtu = best - 80
+		mtu = e.autoMTU(d)
 	}
 	e.cmdf("ip link set mtu %d up dev %s", mtu, iface)
 	return e.Router.SetMTUUp(iface, mtu)
+}
+
+// autoMTU is wg-quick's MTU for a device without MTU=: the smallest MTU of
+// the routes to its peers' endpoints, else of the default route, else 1500,
+// minus 80 for WireGuard's overhead.
+func (e *Env) autoMTU(d *wgtypes.Device) int {
+	best := 0
+	for _, p := range d.Peers {
+		if p.Endpoint == nil || p.Endpoint.Zone != "" {
+			continue
+		}
+		a, ok := netip.AddrFromSlice(p.Endpoint.IP)
+		if !ok {
+			continue
+		}
+		if m, ok, err := e.Router.RouteMTU(a.Unmap()); err == nil && ok && (best == 0 || m < best) {
+			best = m
+		}
+	}
+	if best == 0 {
+		if m, ok, err := e.Router.DefaultRouteMTU(); err == nil && ok {
+			best = m
+		}
+	}
+	if best == 0 {
+		best = 1500
+	}
+	return best - 80
 }
 
 func (e *Env) setDNS(ctx context.Context, iface string, cfg *config.Config, j *Journal) error {
@@ -332,17 +358,21 @@ func (e *Env) addRoutes(iface string, table int, j *Journal) error {
 	}
 	sortRoutes(prefixes)
 	mark := uint32(d.FirewallMark)
+	defer func() { j.Applied.Mark = mark }()
 	for _, p := range prefixes {
 		switch {
 		case table > 0:
-			e.cmdf("ip %s route add %s dev %s table %d", family(p), p, iface, table)
+			// The table as written, a number or a name, as wg-quick passes it.
+			e.cmdf("ip %s route add %s dev %s table %s", family(p), p, iface, e.tableText)
 			if err := e.Router.AddRoute(iface, p, table); err != nil {
 				return err
 			}
+			j.Applied.addRoute(p, table)
 		case p.Bits() == 0:
 			if mark, err = e.addDefault(iface, p, mark, j); err != nil {
 				return err
 			}
+			j.Applied.addRoute(p, int(mark))
 		default:
 			covered, err := e.Router.RouteOnLinkCovers(iface, p)
 			if err != nil {
@@ -355,6 +385,7 @@ func (e *Env) addRoutes(iface string, table int, j *Journal) error {
 			if err := e.Router.AddRoute(iface, p, 0); err != nil {
 				return err
 			}
+			j.Applied.addRoute(p, 0)
 		}
 	}
 	return nil
@@ -403,23 +434,8 @@ func (e *Env) addDefault(iface string, p netip.Prefix, mark uint32, j *Journal) 
 	if err := e.Router.AddRoute(iface, p, table); err != nil {
 		return 0, err
 	}
-	addrs, err := e.Router.Addresses(iface)
-	if err != nil {
-		return 0, err
-	}
-	r := firewall.Rules{Interface: iface, Mark: mark, Family: fam}
-	for _, a := range addrs {
-		if a.Addr().Is4() == (fam == 4) {
-			r.Addrs = append(r.Addrs, a.Addr())
-		}
-	}
-	if err := j.record(Undo{Kind: "firewall"}); err != nil {
-		return 0, err
-	}
-	e.cmdf("nft -f /dev/fd/63")
-	if err := e.Firewall.Apply(r); err != nil {
-		return 0, err
-	}
+	// wg-quick sets src_valid_mark (IPv4 only, and only when it is not
+	// already 1) before it installs the firewall rules.
 	if fam == 4 {
 		const key = "net.ipv4.conf.all.src_valid_mark"
 		old, err := e.Router.ReadSysctl(key)
@@ -436,22 +452,36 @@ func (e *Env) addDefault(iface string, p netip.Prefix, mark uint32, j *Journal) 
 			}
 		}
 	}
+	addrs, err := e.Router.Addresses(iface)
+	if err != nil {
+		return 0, err
+	}
+	r := firewall.Rules{Interface: iface, Mark: mark, Family: fam}
+	for _, a := range addrs {
+		if a.Addr().Is4() == (fam == 4) {
+			r.Addrs = append(r.Addrs, a.Addr())
+		}
+	}
+	// One record removes the interface's tables of both families.
+	if !slices.ContainsFunc(j.Undo, func(u Undo) bool { return u.Kind == "firewall" }) {
+		if err := j.record(Undo{Kind: "firewall"}); err != nil {
+			return 0, err
+		}
+	}
+	e.cmdf("nft -f /dev/fd/63")
+	if err := e.Firewall.Apply(r); err != nil {
+		return 0, err
+	}
 	return mark, nil
 }
 
 // addRule adds a policy rule with an explicit priority, the one the kernel
-// would have picked (one below the lowest non-zero priority in use), so the
-// journal can later delete exactly this rule and no other interface's.
+// would have picked for `ip rule add` without one, so the journal can later
+// delete exactly this rule and no other interface's identical one.
 func (e *Env) addRule(r route.Rule, j *Journal) error {
-	rules, err := e.Router.Rules(r.Family)
+	prio, err := e.Router.DefaultRulePriority(r.Family)
 	if err != nil {
 		return err
-	}
-	prio := 32766
-	for _, x := range rules {
-		if x.Priority > 0 && x.Priority <= prio {
-			prio = x.Priority - 1
-		}
 	}
 	r.Priority = prio
 	if err := j.record(Undo{Kind: "rule", Family: r.Family, Priority: r.Priority, Table: r.Table, Mark: r.Mark, Invert: r.Invert, Suppress: r.SuppressPrefixlen}); err != nil {
@@ -488,7 +518,7 @@ func (e *Env) undo(j *Journal, rollback bool) error {
 				errs = append(errs, err)
 			}
 		case "firewall":
-			e.cmdf("nft delete table wg-quick-%s", j.Interface)
+			e.cmdf("nft -f /dev/fd/63")
 			if err := e.Firewall.Remove(j.Interface); err != nil {
 				errs = append(errs, err)
 			}

@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -19,6 +21,7 @@ import (
 	"github.com/wgtools/wgtools/internal/dns"
 	"github.com/wgtools/wgtools/internal/firewall"
 	"github.com/wgtools/wgtools/internal/hooks"
+	"github.com/wgtools/wgtools/internal/keys"
 	"github.com/wgtools/wgtools/internal/route"
 	"github.com/wgtools/wgtools/internal/sysexec"
 )
@@ -37,6 +40,8 @@ type fakeSystem struct {
 	fail     string
 	calls    map[string]int
 	external bool // the kernel lacks WireGuard
+	// configs are the requests Configure accepted, in order.
+	configs []wgtypes.Config
 }
 
 type fakeLink struct {
@@ -135,6 +140,17 @@ func (f *fakeSystem) AddAddress(name string, p netip.Prefix) error {
 	l.addrs = append(l.addrs, p)
 	return nil
 }
+func (f *fakeSystem) DeleteAddress(name string, p netip.Prefix) error {
+	if err := f.op("DeleteAddress"); err != nil {
+		return err
+	}
+	l := f.links[name]
+	if !slices.Contains(l.addrs, p) {
+		return fmt.Errorf("deleting %v: %w", p, fs.ErrNotExist)
+	}
+	l.addrs = slices.DeleteFunc(slices.Clone(l.addrs), func(a netip.Prefix) bool { return a == p })
+	return nil
+}
 func (f *fakeSystem) Addresses(name string) ([]netip.Prefix, error) { return f.links[name].addrs, nil }
 func (f *fakeSystem) SetMTUUp(name string, mtu int) error {
 	if err := f.op("SetMTUUp"); err != nil {
@@ -157,6 +173,32 @@ func (f *fakeSystem) AddRoute(name string, p netip.Prefix, table int) error {
 	f.routes[table] = append(f.routes[table], p.String()+" dev "+name)
 	return nil
 }
+func (f *fakeSystem) DeleteRoute(name string, p netip.Prefix, table int) error {
+	if err := f.op("DeleteRoute"); err != nil {
+		return err
+	}
+	if table == 0 {
+		table = 254
+	}
+	i := slices.Index(f.routes[table], p.String()+" dev "+name)
+	if i < 0 {
+		return fmt.Errorf("deleting route %v: %w", p, fs.ErrNotExist)
+	}
+	f.routes[table] = slices.Delete(f.routes[table], i, i+1)
+	if len(f.routes[table]) == 0 {
+		delete(f.routes, table)
+	}
+	return nil
+}
+func (f *fakeSystem) LinkRoutes(name string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, r := range f.routes[254] {
+		if dst, ok := strings.CutSuffix(r, " dev "+name); ok {
+			out = append(out, netip.MustParsePrefix(dst))
+		}
+	}
+	return out, nil
+}
 func (f *fakeSystem) TableEmpty(table int) (bool, error) { return len(f.routes[table]) == 0, nil }
 func (f *fakeSystem) AddRule(r route.Rule) error {
 	if err := f.op("AddRule"); err != nil {
@@ -166,6 +208,9 @@ func (f *fakeSystem) AddRule(r route.Rule) error {
 	return nil
 }
 func (f *fakeSystem) DeleteRule(r route.Rule) error {
+	if err := f.op("DeleteRule"); err != nil {
+		return err
+	}
 	i := slices.Index(f.rules, r)
 	if i < 0 {
 		return fmt.Errorf("no such rule %v", r)
@@ -182,9 +227,25 @@ func (f *fakeSystem) Rules(family int) ([]route.Rule, error) {
 	}
 	return out, nil
 }
+func (f *fakeSystem) DefaultRulePriority(family int) (int, error) {
+	var prios []int
+	for _, r := range f.rules {
+		if r.Family == family {
+			prios = append(prios, r.Priority)
+		}
+	}
+	slices.Sort(prios)
+	if len(prios) >= 2 && prios[1] > 0 {
+		return prios[1] - 1, nil
+	}
+	return 0, nil
+}
 func (f *fakeSystem) TableID(name string) (int, error) {
 	if name == "vpn" {
 		return 100, nil
+	}
+	if n, err := strconv.Atoi(name); err == nil {
+		return n, nil
 	}
 	return 0, errors.New("no such table")
 }
@@ -207,20 +268,75 @@ func (f *fakeSystem) Get(name string) (*wgtypes.Device, error) {
 	}
 	return d, nil
 }
+
+// Configure applies a request as the UAPI does: absent fields are kept, a
+// peer is created unless update_only, allowed IPs are masked and move to
+// the peer given them last.
 func (f *fakeSystem) Configure(name string, cfg wgtypes.Config) error {
 	if err := f.op("Configure"); err != nil {
 		return err
 	}
-	d := f.devices[name]
+	d, ok := f.devices[name]
+	if !ok {
+		return errors.New("no such device")
+	}
+	f.configs = append(f.configs, cfg)
+	if cfg.PrivateKey != nil {
+		d.PrivateKey, d.PublicKey = *cfg.PrivateKey, wgtypes.Key{}
+		if d.PrivateKey != (wgtypes.Key{}) {
+			d.PublicKey = keys.Public(d.PrivateKey)
+		}
+	}
+	if cfg.ListenPort != nil {
+		d.ListenPort = *cfg.ListenPort
+	}
 	if cfg.FirewallMark != nil {
 		d.FirewallMark = *cfg.FirewallMark
 	}
+	if cfg.ReplacePeers {
+		d.Peers = nil
+	}
 	for _, pc := range cfg.Peers {
-		p := wgtypes.Peer{PublicKey: pc.PublicKey, AllowedIPs: pc.AllowedIPs}
-		if pc.Endpoint != nil {
-			p.Endpoint = pc.Endpoint
+		i := slices.IndexFunc(d.Peers, func(p wgtypes.Peer) bool { return p.PublicKey == pc.PublicKey })
+		if pc.Remove {
+			if i >= 0 {
+				d.Peers = slices.Delete(d.Peers, i, i+1)
+			}
+			continue
 		}
-		d.Peers = append(d.Peers, p)
+		if i < 0 {
+			if pc.UpdateOnly {
+				continue
+			}
+			d.Peers = append(d.Peers, wgtypes.Peer{PublicKey: pc.PublicKey})
+			i = len(d.Peers) - 1
+		}
+		p := &d.Peers[i]
+		if pc.PresharedKey != nil {
+			p.PresharedKey = *pc.PresharedKey
+		}
+		if pc.Endpoint != nil {
+			e := *pc.Endpoint
+			p.Endpoint = &e
+		}
+		if pc.PersistentKeepaliveInterval != nil {
+			p.PersistentKeepaliveInterval = *pc.PersistentKeepaliveInterval
+		}
+		if pc.ReplaceAllowedIPs {
+			p.AllowedIPs = nil
+		}
+		for _, n := range pc.AllowedIPs {
+			ones, bits := n.Mask.Size()
+			a, _ := netip.AddrFromSlice(n.IP)
+			if bits == 32 {
+				a = a.Unmap()
+			}
+			m := netip.PrefixFrom(a, ones).Masked()
+			for j := range d.Peers {
+				d.Peers[j].AllowedIPs = slices.DeleteFunc(d.Peers[j].AllowedIPs, func(x net.IPNet) bool { return x.String() == m.String() })
+			}
+			p.AllowedIPs = append(p.AllowedIPs, net.IPNet{IP: m.Addr().AsSlice(), Mask: net.CIDRMask(m.Bits(), m.Addr().BitLen())})
+		}
 	}
 	return nil
 }
@@ -235,6 +351,9 @@ func (f *fakeSystem) Apply(r firewall.Rules) error {
 	return nil
 }
 func (f *fakeSystem) Remove(iface string) error {
+	if err := f.op("Remove"); err != nil {
+		return err
+	}
 	for k := range f.nft {
 		if strings.HasSuffix(k, " wg-quick-"+iface) {
 			delete(f.nft, k)
@@ -334,8 +453,8 @@ func TestUpTranscript(t *testing.T) {
 [#] ip -4 rule add not fwmark 51820 table 51820
 [#] ip -4 rule add table main suppress_prefixlength 0
 [#] ip -4 route add 0.0.0.0/0 dev wg0 table 51820
-[#] nft -f /dev/fd/63
 [#] sysctl -q net.ipv4.conf.all.src_valid_mark=1
+[#] nft -f /dev/fd/63
 [#] echo post wg0
 `
 	if diff := cmp.Diff(want, stderr.String()); diff != "" {
@@ -353,7 +472,7 @@ func TestUpTranscript(t *testing.T) {
 // system must then be exactly as before, and the error must name the cause.
 func TestUpRollback(t *testing.T) {
 	steps := []string{"Start", "Configure#1", "AddAddress#1", "AddAddress#2", "SetMTUUp", "AddRoute#1",
-		"Configure#2", "AddRule#1", "AddRule#2", "AddRoute#2", "Apply#1", "AddRule#3", "AddRule#4", "AddRoute#3", "Apply#2", "WriteSysctl",
+		"Configure#2", "AddRule#1", "AddRule#2", "AddRoute#2", "Apply#1", "AddRule#3", "AddRule#4", "AddRoute#3", "WriteSysctl", "Apply#2",
 		"hook:pre", "hook:post", "resolvconf"}
 	for _, step := range steps {
 		t.Run(step, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"slices"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -23,6 +24,7 @@ type nlHandle interface {
 	LinkSetMTU(link netlink.Link, mtu int) error
 	LinkSetUp(link netlink.Link) error
 	AddrAdd(link netlink.Link, addr *netlink.Addr) error
+	AddrDel(link netlink.Link, addr *netlink.Addr) error
 	AddrList(link netlink.Link, family int) ([]netlink.Addr, error)
 	RouteAdd(route *netlink.Route) error
 	RouteDel(route *netlink.Route) error
@@ -184,6 +186,33 @@ func (m *Manager) AddAddress(name string, p netip.Prefix) error {
 	return nil
 }
 
+// DeleteAddress removes the address p (host bits and prefix length as it
+// was added, such as 10.0.0.3/24) from the link name, as
+// "ip -4|-6 address del P dev IF" does. An address the link does not have
+// (the kernel answers EADDRNOTAVAIL) is [fs.ErrNotExist], as is a missing
+// link.
+func (m *Manager) DeleteAddress(name string, p netip.Prefix) error {
+	n, err := ipNet(p)
+	if err != nil {
+		return fmt.Errorf("deleting address from %s: %w", name, err)
+	}
+	link, err := m.link(name)
+	if err != nil {
+		return fmt.Errorf("deleting address %v from %s: %w", p, name, err)
+	}
+	// 0.0.0.0 keeps the library from computing and sending a broadcast
+	// address, which ip does not send either.
+	a := &netlink.Addr{IPNet: n, Broadcast: net.IPv4zero}
+	err = m.h.AddrDel(link, a)
+	if errors.Is(err, unix.EADDRNOTAVAIL) {
+		err = &kernelError{sentinel: fs.ErrNotExist, err: err}
+	}
+	if err != nil {
+		return fmt.Errorf("deleting address %v from %s: %w", p, name, classify(err))
+	}
+	return nil
+}
+
 // Addresses returns the addresses of the link name with their prefix
 // lengths and host bits (10.0.0.3/24), in the kernel's order: IPv4 first,
 // then IPv6 including link-local ones, as "ip -brief address show dev IF"
@@ -292,6 +321,35 @@ func (m *Manager) RouteOnLinkCovers(name string, p netip.Prefix) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// LinkRoutes returns the destinations of the routes through the link name
+// in the main table, IPv4 then IPv6, as "ip -4 route show dev IF" and
+// "ip -6 route show dev IF" list them: whoever added them (the kernel for an
+// address's prefix, wg-quick, an administrator). A default route is
+// 0.0.0.0/0 or ::/0. wg-quick reload uses it to tell which allowed IPs a
+// route it did not add covers.
+func (m *Manager) LinkRoutes(name string) ([]netip.Prefix, error) {
+	link, err := m.link(name)
+	if err != nil {
+		return nil, fmt.Errorf("listing routes through %s: %w", name, err)
+	}
+	filter := &netlink.Route{LinkIndex: link.Attrs().Index, Table: unix.RT_TABLE_MAIN}
+	var out []netip.Prefix
+	for _, family := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
+		routes, err := retryDump(func() ([]netlink.Route, error) {
+			return m.h.RouteListFiltered(family, filter, netlink.RT_FILTER_OIF|netlink.RT_FILTER_TABLE)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("listing routes through %s: %w", name, err)
+		}
+		for _, r := range routes {
+			if dst, ok := routeDst(r); ok {
+				out = append(out, dst)
+			}
+		}
+	}
+	return out, nil
 }
 
 // TableEmpty reports whether table (0 for main) holds no routes of either
@@ -445,6 +503,30 @@ func (m *Manager) Rules(family int) ([]Rule, error) {
 		return nil, fmt.Errorf("listing IPv%d rules: %w", family, err)
 	}
 	return rules, nil
+}
+
+// DefaultRulePriority returns the priority the kernel would give a new rule
+// of the family added without one (fib_default_rule_pref: one less than the
+// priority of the second rule in the list, counting every rule, whatever its
+// selectors; 0 when there is no such rule).
+func (m *Manager) DefaultRulePriority(family int) (int, error) {
+	af, err := ruleFamily(family)
+	if err != nil {
+		return 0, err
+	}
+	all, err := retryDump(func() ([]netlink.Rule, error) { return m.h.RuleList(af) })
+	if err != nil {
+		return 0, fmt.Errorf("listing IPv%d rules: %w", family, err)
+	}
+	prios := make([]int, 0, len(all))
+	for _, r := range all {
+		prios = append(prios, max(r.Priority, 0))
+	}
+	slices.Sort(prios)
+	if len(prios) >= 2 && prios[1] > 0 {
+		return prios[1] - 1, nil
+	}
+	return 0, nil
 }
 
 // rules lists the rules of a family that Rule can describe, with the

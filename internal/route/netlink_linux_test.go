@@ -574,3 +574,99 @@ func TestSysctlInNamespace(t *testing.T) {
 		t.Errorf("the host's %s changed from %q to %q (%v)", key, hostBefore, hostAfter, err)
 	}
 }
+
+// TestDeleteAddressAndLinkRoutes checks DeleteAddress against ip's view of
+// the link, and LinkRoutes against "ip route show dev IF": the connected
+// routes of addresses come and go with them, routes in other tables and
+// through other links do not count.
+func TestDeleteAddressAndLinkRoutes(t *testing.T) {
+	ns := nettest.NewNetNS(t)
+	peer := nettest.NewNetNS(t)
+	const dev = "wgt-d0"
+	nettest.Veth(t, ns, dev, "10.79.0.1/24", peer, "wgt-d1", "10.79.0.2/24")
+	m := newTestManager(t, ns)
+
+	// ipRoutes lists the destinations ip shows for dev in main, in its
+	// order, IPv4 first, ignoring the link-local route, which comes and
+	// goes with the link-local address.
+	ipRoutes := func() []string {
+		var out []string
+		for _, fam := range []string{"-4", "-6"} {
+			for _, l := range lines(ip(t, ns, fam, "route", "show", "dev", dev)) {
+				dst := strings.Fields(l)[0]
+				if dst == "default" {
+					dst = map[string]string{"-4": "0.0.0.0/0", "-6": "::/0"}[fam]
+				}
+				if !strings.Contains(dst, "/") {
+					dst += map[string]string{"-4": "/32", "-6": "/128"}[fam]
+				}
+				if !strings.HasPrefix(dst, "fe80:") {
+					out = append(out, dst)
+				}
+			}
+		}
+		return out
+	}
+	linkRoutes := func() []string {
+		t.Helper()
+		ps, err := m.LinkRoutes(dev)
+		if err != nil {
+			t.Fatalf("LinkRoutes: %v", err)
+		}
+		var out []string
+		for _, p := range ps {
+			if !p.Addr().IsLinkLocalUnicast() {
+				out = append(out, p.String())
+			}
+		}
+		return out
+	}
+	check := func(want ...string) {
+		t.Helper()
+		if diff := cmp.Diff(want, linkRoutes()); diff != "" {
+			t.Errorf("LinkRoutes (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff(ipRoutes(), linkRoutes()); diff != "" {
+			t.Errorf("LinkRoutes differ from ip route show dev %s (-ip +got):\n%s", dev, diff)
+		}
+	}
+
+	check("10.79.0.0/24")
+	for _, s := range []string{"10.80.0.3/24", "fd80::3/64", "10.81.0.3/32"} {
+		if err := m.AddAddress(dev, netip.MustParsePrefix(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ip(t, ns, "route", "add", "10.82.0.0/16", "dev", dev)
+	ip(t, ns, "route", "add", "default", "dev", dev)
+	ip(t, ns, "route", "add", "10.83.0.0/16", "dev", dev, "table", "100")
+	ip(t, ns, "route", "add", "10.84.0.0/16", "dev", "lo")
+	check("0.0.0.0/0", "10.79.0.0/24", "10.80.0.0/24", "10.82.0.0/16", "fd80::/64")
+
+	for _, s := range []string{"10.80.0.3/24", "fd80::3/64", "10.81.0.3/32"} {
+		if err := m.DeleteAddress(dev, netip.MustParsePrefix(s)); err != nil {
+			t.Errorf("DeleteAddress(%s): %v", s, err)
+		}
+	}
+	for _, l := range lines(ip(t, ns, "-o", "address", "show", "dev", dev)) {
+		if strings.Contains(l, "10.80.0.3") || strings.Contains(l, "fd80::3") || strings.Contains(l, "10.81.0.3") {
+			t.Errorf("address still there after DeleteAddress: %s", l)
+		}
+	}
+	// The addresses' connected routes went with them.
+	check("0.0.0.0/0", "10.79.0.0/24", "10.82.0.0/16")
+
+	// Deleting an address the link lacks, or one with another prefix
+	// length than it has, fails as ip's "Cannot assign requested address".
+	for _, s := range []string{"10.80.0.3/24", "fd80::3/64", "10.79.0.1/16"} {
+		if err := m.DeleteAddress(dev, netip.MustParsePrefix(s)); !errors.Is(err, fs.ErrNotExist) || !errors.Is(err, syscall.EADDRNOTAVAIL) {
+			t.Errorf("DeleteAddress(%s) of a missing address = %v, want fs.ErrNotExist and EADDRNOTAVAIL", s, err)
+		}
+	}
+	if err := m.DeleteAddress("wgt-nosuch", netip.MustParsePrefix("10.79.0.1/24")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("DeleteAddress on a missing link = %v, want fs.ErrNotExist", err)
+	}
+	if _, err := m.LinkRoutes("wgt-nosuch"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("LinkRoutes on a missing link = %v, want fs.ErrNotExist", err)
+	}
+}

@@ -48,6 +48,12 @@ func (m *Manager) AddAddress(name string, p netip.Prefix) error { return errUnsu
 // Addresses returns an error wrapping errors.ErrUnsupported.
 func (m *Manager) Addresses(name string) ([]netip.Prefix, error) { return nil, errUnsupported }
 
+// DeleteAddress returns an error wrapping errors.ErrUnsupported.
+func (m *Manager) DeleteAddress(name string, p netip.Prefix) error { return errUnsupported }
+
+// LinkRoutes returns an error wrapping errors.ErrUnsupported.
+func (m *Manager) LinkRoutes(name string) ([]netip.Prefix, error) { return nil, errUnsupported }
+
 // AddRoute returns an error wrapping errors.ErrUnsupported.
 func (m *Manager) AddRoute(name string, p netip.Prefix, table int) error { return errUnsupported }
 
@@ -78,3 +84,6 @@ func (m *Manager) DeleteRule(r Rule) error { return errUnsupported }
 
 // Rules returns an error wrapping errors.ErrUnsupported.
 func (m *Manager) Rules(family int) ([]Rule, error) { return nil, errUnsupported }
+
+// DefaultRulePriority is unsupported off Linux.
+func (m *Manager) DefaultRulePriority(family int) (int, error) { return 0, errUnsupported }

@@ -1,0 +1,607 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+
+	"github.com/wgtools/wgtools/internal/nettest"
+)
+
+// eqCase is one configuration brought up and down by the reference and by
+// ours.
+type eqCase struct {
+	name string
+	// config is the file's text; {{DIR}} becomes the side's directory and
+	// {{KEY}}, {{PEER1}}, {{PEER2}} and {{PSK}} fresh keys.
+	config string
+	// setup runs in both namespaces after the underlay is up.
+	setup func(t *testing.T, ns *nettest.NetNS)
+	// srcValidMarkSet says setup set net.ipv4.conf.all.src_valid_mark to 1.
+	srcValidMarkSet bool
+}
+
+// eqHooks are hooks that leave a file behind for each phase. PostUp carries
+// a comment: the installed Debian wg-quick strips it before bash sees it,
+// upstream (and ours) pass it to bash, which ignores it.
+const eqHooks = `PreUp = echo "preup %i" > {{DIR}}/hook-preup-%i
+PostUp = echo "postup %i" > {{DIR}}/hook-postup-%i # upstream passes this comment to bash
+PreDown = echo "predown %i" > {{DIR}}/hook-predown-%i
+PostDown = echo "postdown %i" > {{DIR}}/hook-postdown-%i
+`
+
+var eqCases = []eqCase{{
+	// Two addresses, DNS servers and search domains, auto MTU, two peers;
+	// 10.77.0.0/24 and fd77::/64 are covered by the connected routes of
+	// the addresses, so wg-quick adds no route for them.
+	name: "plain",
+	config: `[Interface]
+PrivateKey = {{KEY}}
+Address = 10.77.0.2/24
+Address = fd77::2/64
+DNS = 10.77.0.53, fd77::53, example.com, corp.example
+` + eqHooks + `
+[Peer]
+PublicKey = {{PEER1}}
+PresharedKey = {{PSK}}
+AllowedIPs = 10.77.0.0/24, 10.88.0.0/16, fd88::/64
+Endpoint = 192.0.2.1:51820
+
+[Peer]
+PublicKey = {{PEER2}}
+AllowedIPs = 10.99.1.0/24, 10.99.2.7/32, fd77::/64, fd99::/56
+Endpoint = [2001:db8:2::1]:51820
+PersistentKeepalive = 25
+`,
+}, {
+	// Every allowed IP, covered or /0, goes into the table, and no policy
+	// rule is added. A search domain without a nameserver is ignored.
+	name: "table1234",
+	config: `[Interface]
+PrivateKey = {{KEY}}
+ListenPort = 51820
+Address = 10.77.0.2/24, fd77::2/64
+Table = 1234
+DNS = example.org
+` + eqHooks + `
+[Peer]
+PublicKey = {{PEER1}}
+AllowedIPs = 10.77.0.0/24, 10.88.0.0/16, fd88::/64, 0.0.0.0/0, ::/0
+Endpoint = 192.0.2.1:51820
+`,
+}, {
+	// Addresses without a prefix length: ip(8) makes them /32 and /128;
+	// wg-quick passes them on as written.
+	name: "bareaddresses",
+	config: `[Interface]
+PrivateKey = {{KEY}}
+Address = 10.98.0.3, fd98::3
+
+[Peer]
+PublicKey = {{PEER1}}
+AllowedIPs = 10.88.0.0/16, fd88::/64
+Endpoint = 192.0.2.1:51820
+`,
+}, {
+	// A table given by name: ip(8) resolves it, wg-quick passes it on
+	// verbatim.
+	name: "tablemain",
+	config: `[Interface]
+PrivateKey = {{KEY}}
+Address = 10.77.0.2/24, fd77::2/64
+Table = main
+
+[Peer]
+PublicKey = {{PEER1}}
+AllowedIPs = 10.88.0.0/16, fd88::/64, 0.0.0.0/0, ::/0
+Endpoint = 192.0.2.1:51820
+`,
+}, {
+	// No routes at all; the MTU is the configured one.
+	name: "tableoff",
+	config: `[Interface]
+PrivateKey = {{KEY}}
+FwMark = 0x1234
+Address = 10.77.0.2/24, fd77::2/64
+MTU = 1380
+Table = off
+DNS = 10.77.0.53
+
+[Peer]
+PublicKey = {{PEER1}}
+AllowedIPs = 10.88.0.0/16, 0.0.0.0/0, ::/0
+Endpoint = 192.0.2.1:51820
+`,
+}, {
+	// Full tunnel: fwmark and table 51820, two rules per family, the nft
+	// tables wg-quick-IF, src_valid_mark.
+	name: "fulltunnel",
+	config: `[Interface]
+PrivateKey = {{KEY}}
+Address = 10.77.0.2/24, fd77::2/64
+DNS = 10.77.0.53, example.com
+` + eqHooks + `
+[Peer]
+PublicKey = {{PEER1}}
+AllowedIPs = 0.0.0.0/0, ::/0
+Endpoint = 192.0.2.1:51820
+`,
+}, {
+	// Full tunnel where src_valid_mark is already 1: upstream (and ours)
+	// skip the sysctl.
+	name: "fulltunnel_srcvalidmark",
+	config: `[Interface]
+PrivateKey = {{KEY}}
+Address = 10.77.0.2/24, fd77::2/64
+
+[Peer]
+PublicKey = {{PEER1}}
+AllowedIPs = 0.0.0.0/0, ::/0
+Endpoint = 192.0.2.1:51820
+`,
+	setup: func(t *testing.T, ns *nettest.NetNS) {
+		ns.Run(t, "sysctl", "-q", "-w", "net.ipv4.conf.all.src_valid_mark=1")
+	},
+	srcValidMarkSet: true,
+}, {
+	// Full tunnel with a configured FwMark: it is the table too.
+	name: "fulltunnel_fwmark",
+	config: `[Interface]
+PrivateKey = {{KEY}}
+FwMark = 0x1234
+Address = 10.77.0.2/24, fd77::2/64
+
+[Peer]
+PublicKey = {{PEER1}}
+AllowedIPs = 0.0.0.0/0, ::/0
+Endpoint = 192.0.2.1:51820
+`,
+}, {
+	// Full tunnel when table 51820 already holds a route: wg-quick takes
+	// the next empty table, 51821.
+	name: "fulltunnel_tablebusy",
+	config: `[Interface]
+PrivateKey = {{KEY}}
+Address = 10.77.0.2/24, fd77::2/64
+
+[Peer]
+PublicKey = {{PEER1}}
+AllowedIPs = 0.0.0.0/0, ::/0
+Endpoint = 192.0.2.1:51820
+`,
+	setup: func(t *testing.T, ns *nettest.NetNS) {
+		ns.Run(t, "ip", "-6", "route", "add", "2001:db8:51::/64", "dev", "under0", "table", "51820")
+	},
+}, {
+	// Full tunnel beside an existing policy rule with a source selector:
+	// the kernel gives rules added without a priority the priority of the
+	// second rule minus one, so wg-quick's rules go before it (999, 998).
+	name: "fulltunnel_sourcerule",
+	config: `[Interface]
+PrivateKey = {{KEY}}
+Address = 10.77.0.2/24, fd77::2/64
+
+[Peer]
+PublicKey = {{PEER1}}
+AllowedIPs = 0.0.0.0/0, ::/0
+Endpoint = 192.0.2.1:51820
+`,
+	setup: func(t *testing.T, ns *nettest.NetNS) {
+		ns.Run(t, "ip", "-4", "rule", "add", "from", "192.0.2.77", "lookup", "100", "pref", "1000")
+		ns.Run(t, "ip", "-6", "rule", "add", "from", "2001:db8:77::/64", "lookup", "100", "pref", "1000")
+	},
+}}
+
+// TestEquivalence brings the same configuration up and down with the
+// installed reference wg-quick in one namespace and with ours in a sibling
+// namespace with the same underlay, and requires (spec 12.5, 12.11):
+//
+//   - the same state after up: addresses, routes and rules of both
+//     families in all tables, nftables, the link's flags, MTU and state,
+//     `wg showconf`, src_valid_mark, the resolvconf calls and the hooks'
+//     files;
+//   - after down, the state from before up, on both sides (src_valid_mark
+//     excepted: wg-quick never restores it), and again the same effects;
+//   - the same `[#]` transcripts, up to the expected differences in
+//     eqDifferences;
+//   - no userspace daemon, UAPI socket or journal left after down.
+//
+// The comparisons normalise only interface names, the per-side directory,
+// ifindexes, IPv6 link-local addresses, the order of route lines, the order
+// of peers in showconf and a random ListenPort (see eqNormalizer).
+func TestEquivalence(t *testing.T) {
+	tools := eqRequireTools(t)
+	for _, tc := range eqCases {
+		t.Run(tc.name, func(t *testing.T) { eqRunCase(t, tools, tc) })
+	}
+}
+
+func eqRunCase(t *testing.T, tools eqTools, tc eqCase) {
+	refNS, ourNS := nettest.NewNetNS(t), nettest.NewNetNS(t)
+	// Each side has its own peer namespace, so that nothing one side sends
+	// (handshake initiations, keepalives) can reach the other.
+	eqUnderlay(t, refNS, nettest.NewNetNS(t), "peer0")
+	eqUnderlay(t, ourNS, nettest.NewNetNS(t), "peer0")
+	if tc.setup != nil {
+		tc.setup(t, refNS)
+		tc.setup(t, ourNS)
+	}
+
+	ref := eqNewSide(t, "reference", tools.refQuick, []string{
+		"WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go",
+		"WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1",
+	}, refNS, nettest.UniqueIfName(t, "eqr"))
+	ours := eqNewSide(t, "ours", tools.ourQuick, nil, ourNS, nettest.UniqueIfName(t, "eqo"))
+
+	config := tc.config
+	for _, k := range []string{"{{KEY}}", "{{PEER1}}", "{{PEER2}}", "{{PSK}}"} {
+		key, err := wgtypes.GeneratePrivateKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k != "{{KEY}}" && k != "{{PSK}}" {
+			key = key.PublicKey()
+		}
+		config = strings.ReplaceAll(config, k, key.String())
+	}
+	ref.writeConfig(t, config)
+	ours.writeConfig(t, config)
+
+	refBefore, ourBefore := eqSnapshot(t, ref), eqSnapshot(t, ours)
+	if diff := cmp.Diff(refBefore, ourBefore); diff != "" {
+		t.Fatalf("the two namespaces differ before up; the test's setup is broken (-reference +ours):\n%s", diff)
+	}
+
+	refUp := ref.mustRun(t, "up")
+	ourUp := ours.mustRun(t, "up")
+	refAfter, ourAfter := eqSnapshot(t, ref), eqSnapshot(t, ours)
+	if diff := cmp.Diff(refAfter, ourAfter); diff != "" {
+		t.Errorf("state after up differs from the reference (-reference +ours):\n%s", diff)
+	}
+	if diff := cmp.Diff(eqReadEffects(t, ref), eqReadEffects(t, ours)); diff != "" {
+		t.Errorf("hook files and resolvconf calls after up differ from the reference (-reference +ours):\n%s", diff)
+	}
+	x := eqContext{config: config, refRules: refAfter, srcValidMarkSet: tc.srcValidMarkSet}
+	eqCompareTranscripts(t, "up", refUp, ref, ourUp, ours, x)
+
+	// save (spec 12.12) rewrites each side's file from the live state.
+	// The original file is put back afterwards, so that down runs with the
+	// configuration up had and a fault in save cannot hide one in down.
+	refSave := ref.mustRun(t, "save")
+	ourSave := ours.mustRun(t, "save")
+	eqCompareSaved(t, ref, ours, x)
+	eqCompareTranscripts(t, "save", refSave, ref, ourSave, ours, x)
+	ref.writeConfig(t, config)
+	ours.writeConfig(t, config)
+
+	refDown := ref.mustRun(t, "down")
+	ourDown := ours.mustRun(t, "down")
+	ref.requireGone(t)
+	ours.requireGone(t)
+	refEnd, ourEnd := eqSnapshot(t, ref), eqSnapshot(t, ours)
+	if diff := cmp.Diff(refEnd, ourEnd); diff != "" {
+		t.Errorf("state after down differs from the reference (-reference +ours):\n%s", diff)
+	}
+	for _, side := range []struct {
+		s             *eqSide
+		before, after eqState
+	}{{ref, refBefore, refEnd}, {ours, ourBefore, ourEnd}} {
+		// src_valid_mark: wg-quick sets it for a full tunnel and never
+		// restores it (spec 12.6.1 step 3), as other tunnels may rely on
+		// it; ours does the same.
+		if side.before.SrcValidMark != side.after.SrcValidMark {
+			t.Logf("%s: src_valid_mark %s before up, %s after down (never restored, as wg-quick)", side.s.label, side.before.SrcValidMark, side.after.SrcValidMark)
+			side.after.SrcValidMark = side.before.SrcValidMark
+		}
+		if diff := cmp.Diff(side.before, side.after); diff != "" {
+			t.Errorf("%s: state after down differs from the state before up (-before +after):\n%s", side.s.label, diff)
+		}
+	}
+	if diff := cmp.Diff(eqReadEffects(t, ref), eqReadEffects(t, ours)); diff != "" {
+		t.Errorf("hook files and resolvconf calls after down differ from the reference (-reference +ours):\n%s", diff)
+	}
+	eqCompareTranscripts(t, "down", refDown, ref, ourDown, ours, x)
+}
+
+// eqCompareTranscripts requires ours's `[#]` transcript to be the
+// reference's with the expected differences applied.
+func eqCompareTranscripts(t *testing.T, verb, refStderr string, ref *eqSide, ourStderr string, ours *eqSide, x eqContext) {
+	t.Helper()
+	x.verb = verb
+	refLines := eqTranscript(refStderr, ref.normalizer())
+	want := slices.Clone(refLines)
+	var used []string
+	for _, d := range eqDifferences {
+		if d.rewrite == nil {
+			continue
+		}
+		var ok bool
+		if want, ok = d.rewrite(want, x); ok {
+			used = append(used, d.name)
+		}
+	}
+	got := eqTranscript(ourStderr, ours.normalizer())
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("wg-quick %s transcript differs from the reference's with the expected differences %q applied (-want +ours):\n%s\nreference transcript:\n%s\nour stderr:\n%s",
+			verb, used, diff, strings.Join(refLines, "\n"), ourStderr)
+	} else {
+		t.Logf("wg-quick %s transcripts equal after the expected differences %q", verb, used)
+	}
+}
+
+// eqCompareSaved requires the files `wg-quick save` wrote to be the same,
+// up to the hook-comments difference: Debian saves the hooks as it ran them,
+// without their comments.
+func eqCompareSaved(t *testing.T, ref, ours *eqSide, x eqContext) {
+	t.Helper()
+	read := func(s *eqSide) []string {
+		data, err := os.ReadFile(s.conf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Split(s.normalizer().showconf(string(data)), "\n")
+	}
+	want, got := read(ref), read(ours)
+	for _, h := range eqHookTexts(x.config) {
+		raw := strings.ReplaceAll(h, "{{DIR}}", "$DIR")
+		stripped, _, _ := strings.Cut(raw, "#")
+		for i, l := range want {
+			k, v, ok := strings.Cut(l, " = ")
+			if ok && slices.Contains(eqHookKeys, k) && v == strings.TrimSpace(stripped) {
+				want[i] = k + " = " + raw
+			}
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("file written by save differs from the reference's (-reference +ours):\n%s", diff)
+	}
+}
+
+// eqContext is what the transcript rewrites need to know about a case.
+type eqContext struct {
+	verb            string // "up", "save" or "down"
+	config          string // the file (with {{DIR}} unexpanded)
+	refRules        eqState
+	srcValidMarkSet bool
+}
+
+// eqDifference is one expected difference between the transcript of the
+// installed Debian wg-quick 1.0.20210914 and ours. rewrite turns the
+// (normalised) Debian transcript into what ours prints and reports whether
+// it changed anything; nil means the difference cannot show in these
+// tests.
+type eqDifference struct {
+	name     string
+	debian   string
+	upstream string // and ours
+	source   string
+	rewrite  func(lines []string, x eqContext) ([]string, bool)
+}
+
+// eqDifferences are all the transcript differences allowed, applied in
+// this order to the Debian transcript. Ours follows upstream v1.0.20260223
+// where it differs from the installed Debian 1.0.20210914 (spec 0.2);
+// userspace-program and exact-rule-delete are ours by design; mtu-min
+// cannot show here.
+//
+//	name                Debian 1.0.20210914                 upstream v1.0.20260223 and ours       source
+//	link-add-dev        ip link add IF type wireguard       ip link add dev IF type wireguard     0.2, v1.0.20250521
+//	userspace-program   wireguard-go IF                     wg-quick userspace IF (embedded)      12.9, ours
+//	hook-comments       hook text without "#…"              hook text as written                  0.2, v1.0.20260223
+//	preup-after-link    PreUp, then ip link add             ip link add (+ fallback), then PreUp  0.2, v1.0.20250521
+//	addconf             wg setconf IF /dev/fd/63            wg addconf IF /dev/fd/63              0.2, v1.0.20260223
+//	rules-before-route  route add P/0 table T, two rules    the two rules, then the route         0.2, v1.0.20250521
+//	sysctl-if-not-1     sysctl …src_valid_mark=1 always     only if the value is not 1            0.2, v1.0.20260223
+//	mtu-min             largest endpoint path MTU           smallest (one route here: no effect)  0.2, v1.0.20260223
+//	exact-rule-delete   ip -F rule delete table T and       ip -F rule delete pref P … for        ours (internal/quick
+//	                    … table main suppress_prefixlength  exactly the two rules up added,       doc), fixing spec
+//	                    0, each while any such rule exists  the last added first                  15.2 item 11
+//
+// Anything else that differs fails the test.
+var eqDifferences = []eqDifference{{
+	name:     "link-add-dev",
+	debian:   "ip link add IF type wireguard",
+	upstream: "ip link add dev IF type wireguard",
+	source:   "spec 0.2, upstream v1.0.20250521",
+	rewrite:  eqReplaceLine("ip link add IF type wireguard", "ip link add dev IF type wireguard"),
+}, {
+	name:     "userspace-program",
+	debian:   "wireguard-go IF",
+	upstream: "wg-quick userspace IF",
+	source:   "spec 12.9: the fallback runs the userspace implementation; ours embeds one",
+	rewrite:  eqReplaceLine("wireguard-go IF", "wg-quick userspace IF"),
+}, {
+	name:     "hook-comments",
+	debian:   "hook text with # and what follows removed",
+	upstream: "hook text as written, comment included",
+	source:   "spec 0.2 and 12.13, upstream v1.0.20260223",
+	rewrite: func(lines []string, x eqContext) ([]string, bool) {
+		changed := false
+		for _, h := range eqHookTexts(x.config) {
+			raw := eqExpandHook(h)
+			stripped, _, _ := strings.Cut(raw, "#")
+			stripped = strings.TrimSpace(stripped)
+			if stripped == raw {
+				continue
+			}
+			for i, l := range lines {
+				if l == stripped {
+					lines[i], changed = raw, true
+				}
+			}
+		}
+		return lines, changed
+	},
+}, {
+	name:     "preup-after-link",
+	debian:   "PreUp hooks, then ip link add",
+	upstream: "ip link add (and the fallback), then PreUp hooks, then wg addconf",
+	source:   "spec 0.2 and 12.5, upstream v1.0.20250521",
+	rewrite: func(lines []string, x eqContext) ([]string, bool) {
+		link := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "ip link add ") })
+		if x.verb != "up" || link <= 0 {
+			return lines, false
+		}
+		pre := slices.Clone(lines[:link])
+		rest := slices.Clone(lines[link:])
+		conf := slices.IndexFunc(rest, func(l string) bool { return regexp.MustCompile(`^wg (set|add)conf `).MatchString(l) })
+		if conf < 0 {
+			return lines, false
+		}
+		return slices.Concat(rest[:conf], pre, rest[conf:]), true
+	},
+}, {
+	name:     "addconf",
+	debian:   "wg setconf IF /dev/fd/63",
+	upstream: "wg addconf IF /dev/fd/63",
+	source:   "spec 0.2, upstream v1.0.20260223",
+	rewrite:  eqReplaceLine("wg setconf IF /dev/fd/63", "wg addconf IF /dev/fd/63"),
+}, {
+	name:     "rules-before-route",
+	debian:   "ip -F route add P/0 dev IF table T; ip -F rule add not fwmark T table T; ip -F rule add table main suppress_prefixlength 0",
+	upstream: "the two rules, then the route",
+	source:   "spec 0.2 and 12.6.1, upstream v1.0.20250521",
+	rewrite: func(lines []string, x eqContext) ([]string, bool) {
+		route := regexp.MustCompile(`^ip (-[46]) route add \S+/0 dev IF table (\d+)$`)
+		changed := false
+		for i := 0; i+2 < len(lines); i++ {
+			m := route.FindStringSubmatch(lines[i])
+			if m == nil {
+				continue
+			}
+			f, tbl := m[1], m[2]
+			if lines[i+1] == fmt.Sprintf("ip %s rule add not fwmark %s table %s", f, tbl, tbl) &&
+				lines[i+2] == fmt.Sprintf("ip %s rule add table main suppress_prefixlength 0", f) {
+				lines[i], lines[i+1], lines[i+2] = lines[i+1], lines[i+2], lines[i]
+				changed = true
+				i += 2
+			}
+		}
+		return lines, changed
+	},
+}, {
+	name:     "sysctl-if-not-1",
+	debian:   "sysctl -q net.ipv4.conf.all.src_valid_mark=1 for every IPv4 default route",
+	upstream: "only when sysctl -n reports a value other than 1",
+	source:   "spec 0.2 and 12.6.1, upstream v1.0.20260223",
+	rewrite: func(lines []string, x eqContext) ([]string, bool) {
+		if !x.srcValidMarkSet {
+			return lines, false
+		}
+		out := slices.DeleteFunc(slices.Clone(lines), func(l string) bool { return l == "sysctl -q net.ipv4.conf.all.src_valid_mark=1" })
+		return out, len(out) != len(lines)
+	},
+}, {
+	name:     "mtu-min",
+	debian:   "largest MTU over the endpoint routes",
+	upstream: "smallest",
+	source:   "spec 0.2 and 12.7, upstream v1.0.20260223; not visible here, every endpoint is reached over under0",
+}, {
+	name:     "exact-rule-delete",
+	debian:   "ip -F rule delete table T, then ip -F rule delete table main suppress_prefixlength 0, each repeated while any such rule exists",
+	upstream: "ip -F rule delete pref P table main suppress_prefixlength 0, then ip -F rule delete pref P not fwmark T table T: exactly the rules this up added, in reverse",
+	source:   "ours by design (internal/quick package doc): the reference deletes every suppress_prefixlength 0 rule, breaking another full tunnel (spec 15.2 item 11)",
+	rewrite: func(lines []string, x eqContext) ([]string, bool) {
+		if x.verb != "down" {
+			return lines, false
+		}
+		del := regexp.MustCompile(`^ip (-[46]) rule delete table (\d+|main suppress_prefixlength 0)$`)
+		var out []string
+		changed := false
+		for i := 0; i < len(lines); {
+			m := del.FindStringSubmatch(lines[i])
+			if m == nil {
+				out = append(out, lines[i])
+				i++
+				continue
+			}
+			// The run of deletions for one family, replaced by the
+			// deletion of each of the reference's rules of that family
+			// after up, by priority, lowest (last added) first.
+			f := m[1]
+			for i < len(lines) && del.MatchString(lines[i]) && strings.HasPrefix(lines[i], "ip "+f+" ") {
+				i++
+			}
+			rules := x.refRules.Rules4
+			if f == "-6" {
+				rules = x.refRules.Rules6
+			}
+			out = append(out, eqRuleDeletions(f, rules)...)
+			changed = true
+		}
+		return out, changed
+	},
+}}
+
+// eqReplaceLine returns a rewrite that replaces every line equal to from.
+func eqReplaceLine(from, to string) func([]string, eqContext) ([]string, bool) {
+	return func(lines []string, _ eqContext) ([]string, bool) {
+		changed := false
+		for i, l := range lines {
+			if l == from {
+				lines[i], changed = to, true
+			}
+		}
+		return lines, changed
+	}
+}
+
+var (
+	eqSuppressRuleRE = regexp.MustCompile(`(?m)^(\d+):\s+from all lookup main suppress_prefixlength 0\s*$`)
+	eqMarkRuleRE     = regexp.MustCompile(`(?m)^(\d+):\s+not from all fwmark 0x([0-9a-f]+) lookup (\d+)\s*$`)
+)
+
+// eqRuleDeletions renders, in ours's syntax and order (lowest priority
+// first), the deletion of wg-quick's rules in an `ip rule` listing.
+func eqRuleDeletions(f, rules string) []string {
+	type del struct {
+		prio int
+		line string
+	}
+	var dels []del
+	for _, m := range eqSuppressRuleRE.FindAllStringSubmatch(rules, -1) {
+		var p int
+		fmt.Sscan(m[1], &p)
+		dels = append(dels, del{p, fmt.Sprintf("ip %s rule delete pref %d table main suppress_prefixlength 0", f, p)})
+	}
+	for _, m := range eqMarkRuleRE.FindAllStringSubmatch(rules, -1) {
+		var p int
+		var mark uint32
+		fmt.Sscan(m[1], &p)
+		fmt.Sscanf(m[2], "%x", &mark)
+		dels = append(dels, del{p, fmt.Sprintf("ip %s rule delete pref %d not fwmark %d table %s", f, p, mark, m[3])})
+	}
+	slices.SortFunc(dels, func(a, b del) int { return a.prio - b.prio })
+	var out []string
+	for _, d := range dels {
+		out = append(out, d.line)
+	}
+	return out
+}
+
+// eqHookKeys are the hook keys of a wg-quick file.
+var eqHookKeys = []string{"PreUp", "PostUp", "PreDown", "PostDown"}
+
+// eqHookTexts returns the values of the hooks in config, as written, in
+// file order.
+func eqHookTexts(config string) []string {
+	var hooks []string
+	for _, l := range strings.Split(config, "\n") {
+		k, v, ok := strings.Cut(l, "=")
+		if ok && slices.Contains(eqHookKeys, strings.TrimSpace(k)) {
+			hooks = append(hooks, strings.TrimSpace(v))
+		}
+	}
+	return hooks
+}
+
+// eqExpandHook is a hook as the normalised transcript shows it.
+func eqExpandHook(h string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(h, "{{DIR}}", "$DIR"), "%i", "IF")
+}

@@ -1,0 +1,514 @@
+package main
+
+// The harness for the privileged end-to-end tests of wg-quick
+// (equivalence_test.go, fulltunnel_test.go): it builds our binaries, runs
+// our wg-quick or the installed reference in a network namespace with a fake
+// resolvconf first in PATH, snapshots a namespace's routing state, and makes
+// sure no device, daemon or socket outlives a test. Its names start with
+// "eq" so that they cannot clash with the other test files of the package.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/wgtools/wgtools/internal/nettest"
+)
+
+const (
+	// eqRefQuick and eqRefWG are the installed reference (Debian's
+	// wireguard-tools 1.0.20210914). They are named by path, not looked up
+	// in PATH, so that a build of ours in PATH is never mistaken for them.
+	eqRefQuick = "/usr/bin/wg-quick"
+	eqRefWG    = "/usr/bin/wg"
+
+	// eqRunTimeout bounds one wg-quick run; a reference up that starts
+	// wireguard-go takes about a second.
+	eqRunTimeout = 60 * time.Second
+	// eqWaitDelay bounds how long a finished command's pipes may stay open,
+	// for example held by a daemon it started.
+	eqWaitDelay = 2 * time.Second
+	// eqExitTimeout bounds how long a userspace daemon may take to exit
+	// once its interface is deleted.
+	eqExitTimeout = 5 * time.Second
+	// eqPoll is how often bounded waits look again.
+	eqPoll = 20 * time.Millisecond
+
+	// eqSocketDir and eqStateDir are shared by all namespaces: the UAPI
+	// sockets of userspace devices and our wg-quick's journals and locks.
+	eqSocketDir = "/var/run/wireguard"
+	eqStateDir  = "/run/wgtools"
+)
+
+// eqTools are the programs the end-to-end tests run.
+type eqTools struct {
+	ourQuick, ourWG string // built from this module by eqRequireTools
+	refQuick, refWG string // the installed reference
+}
+
+// eqRequireTools checks the prerequisites of the end-to-end tests (root,
+// TUN, ip, nft, bash, ping, wireguard-go, the reference wg and wg-quick),
+// builds our wg-quick and wg into a temporary directory and returns the
+// paths. In CI a missing prerequisite fails the test.
+func eqRequireTools(t *testing.T) eqTools {
+	t.Helper()
+	nettest.RequireRoot(t)
+	nettest.RequireTUN(t)
+	for _, name := range []string{"ip", "nft", "bash", "ping", "sysctl", "wireguard-go"} {
+		nettest.RequireBinary(t, name)
+	}
+	head, err := os.ReadFile(eqRefQuick)
+	nettest.Require(t, err == nil && bytes.HasPrefix(head, []byte("#!/bin/bash")),
+		fmt.Sprintf("reference wg-quick %s is not the bash script (err=%v)", eqRefQuick, err))
+	_, err = os.Stat(eqRefWG)
+	nettest.Require(t, err == nil, fmt.Sprintf("reference wg %s: %v", eqRefWG, err))
+	// The reference puts its own directory first in PATH, so a resolvconf
+	// there would beat the fake one and change the host's resolv.conf.
+	if _, err := os.Stat(filepath.Join(filepath.Dir(eqRefQuick), "resolvconf")); err == nil {
+		t.Fatalf("%s/resolvconf exists: the reference wg-quick would run it instead of the fake one and change the host's DNS", filepath.Dir(eqRefQuick))
+	}
+
+	goBin := nettest.RequireBinary(t, "go")
+	dir := t.TempDir()
+	tools := eqTools{
+		ourQuick: filepath.Join(dir, "wg-quick"),
+		ourWG:    filepath.Join(dir, "wg"),
+		refQuick: eqRefQuick,
+		refWG:    eqRefWG,
+	}
+	for _, b := range []struct{ out, pkg string }{{tools.ourQuick, "./cmd/wg-quick"}, {tools.ourWG, "./cmd/wg"}} {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		cmd := exec.CommandContext(ctx, goBin, "build", "-o", b.out, b.pkg)
+		cmd.Dir = "../.." // the module root, from cmd/wg-quick
+		out, err := cmd.CombinedOutput()
+		cancel()
+		if err != nil {
+			t.Fatalf("building %s: %v\n%s", b.pkg, err, out)
+		}
+	}
+	return tools
+}
+
+// eqSide is one wg-quick (ours or the reference) managing one interface in
+// one namespace, with its own directory for the configuration file, the
+// fake resolvconf and its log, and the files the test's hooks write.
+type eqSide struct {
+	label  string // "reference" or "ours", for messages
+	quick  string // the wg-quick to run
+	ns     *nettest.NetNS
+	ifname string
+	dir    string
+	conf   string // dir/ifname.conf
+	env    []string
+	// randomPort says the configuration sets no ListenPort, so the device
+	// picked a random one.
+	randomPort bool
+}
+
+// eqNewSide prepares a side and registers its teardown, which runs before
+// the namespace's (register ns first). extraEnv is added to the
+// environment; PATH starts with the fake resolvconf.
+func eqNewSide(t *testing.T, label, quick string, extraEnv []string, ns *nettest.NetNS, ifname string) *eqSide {
+	t.Helper()
+	s := &eqSide{label: label, quick: quick, ns: ns, ifname: ifname, dir: t.TempDir()}
+	s.conf = filepath.Join(s.dir, ifname+".conf")
+	bin := filepath.Join(s.dir, "bin")
+	if err := os.Mkdir(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bin, "resolvconf"), []byte(eqFakeResolvconf(s.dir)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "PATH", "LOG_LEVEL", "WG_QUICK_USERSPACE_IMPLEMENTATION", "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD", "WG_ENDPOINT_RESOLUTION_RETRIES":
+			continue
+		}
+		s.env = append(s.env, kv)
+	}
+	s.env = append(s.env, "PATH="+bin+":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+	s.env = append(s.env, extraEnv...)
+	t.Cleanup(func() { s.teardown(t) })
+	return s
+}
+
+// eqFakeResolvconf is a resolvconf that changes nothing outside dir: it
+// logs each call and its standard input to dir/resolvconf.log, keeps the
+// records given with -a (so that -l, as `wg-quick save` uses it, prints
+// their nameserver lines) and always succeeds.
+func eqFakeResolvconf(dir string) string {
+	return `#!/bin/bash
+# Fake resolvconf written by the wg-quick tests: never touches /etc.
+log=` + strconv.Quote(dir+"/resolvconf.log") + `
+records=` + strconv.Quote(dir+"/resolvconf.d") + `
+printf 'resolvconf %s\n' "$*" >> "$log"
+case $1 in
+-a)
+	mkdir -p "$records"
+	cat > "$records/$2"
+	cat "$records/$2" >> "$log"
+	echo "(end of stdin)" >> "$log" ;;
+-d)
+	rm -f "$records/$2" ;;
+-l)
+	[[ -f $records/$2 ]] && grep '^nameserver' "$records/$2" ;;
+esac
+exit 0
+`
+}
+
+// writeConfig writes the configuration with mode 0600 (the reference warns
+// about world-readable files), replacing {{DIR}} with the side's directory.
+func (s *eqSide) writeConfig(t *testing.T, text string) {
+	t.Helper()
+	text = strings.ReplaceAll(text, "{{DIR}}", s.dir)
+	if err := os.WriteFile(s.conf, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.randomPort = !regexp.MustCompile(`(?mi)^\s*ListenPort\s*=`).MatchString(text)
+}
+
+// run runs `wg-quick VERB CONF` in the side's namespace and returns its
+// stderr (where the `[#]` transcript goes) and error. It fails the test if
+// wg-quick outlives eqRunTimeout.
+func (s *eqSide) run(t *testing.T, verb string) (stderr string, err error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), eqRunTimeout)
+	defer cancel()
+	cmd := s.ns.Command(ctx, s.quick, verb, s.conf)
+	cmd.Env = s.env
+	cmd.Dir = s.dir
+	cmd.WaitDelay = eqWaitDelay
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("%s wg-quick %s: timed out after %v\nstderr:\n%s", s.label, verb, eqRunTimeout, errOut.String())
+	}
+	if err != nil {
+		err = fmt.Errorf("%s wg-quick %s: %w\nstdout:\n%s\nstderr:\n%s", s.label, verb, err, out.String(), errOut.String())
+	}
+	return errOut.String(), err
+}
+
+// mustRun is run that fails the test on error.
+func (s *eqSide) mustRun(t *testing.T, verb string) string {
+	t.Helper()
+	stderr, err := s.run(t, verb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stderr
+}
+
+// linkExists reports whether the side's interface exists in its namespace.
+func (s *eqSide) linkExists(t *testing.T) bool {
+	t.Helper()
+	return eqLinkExists(t, s.ns, s.ifname)
+}
+
+func eqLinkExists(t *testing.T, ns *nettest.NetNS, ifname string) bool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), eqRunTimeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "ip", "-n", ns.Name, "-o", "link", "show", "dev", ifname).CombinedOutput()
+	if err != nil && !strings.Contains(string(out), "does not exist") {
+		t.Errorf("ip -n %s link show dev %s: %v\n%s", ns.Name, ifname, err, out)
+	}
+	return err == nil
+}
+
+// teardown brings the interface down if a failed test left it up (with the
+// side's own wg-quick, else by deleting the link), waits for its userspace
+// daemon to exit (killing it if it does not) and removes what the daemon or
+// our wg-quick left in the shared directories.
+func (s *eqSide) teardown(t *testing.T) {
+	if s.linkExists(t) {
+		if stderr, err := s.run(t, "down"); err != nil {
+			t.Logf("teardown: %v", err)
+		} else {
+			t.Logf("teardown: %s wg-quick down:\n%s", s.label, stderr)
+		}
+	}
+	eqTeardownIface(t, s.ns, s.ifname)
+}
+
+// eqTeardownIface deletes ifname in ns if it still exists, then makes sure
+// its userspace daemon is gone and removes its socket, and our wg-quick's
+// lock and journal, from the shared directories.
+func eqTeardownIface(t *testing.T, ns *nettest.NetNS, ifname string) {
+	if eqLinkExists(t, ns, ifname) {
+		if out, err := exec.Command("ip", "-n", ns.Name, "link", "delete", "dev", ifname).CombinedOutput(); err != nil {
+			t.Errorf("teardown: deleting %s: %v\n%s", ifname, err, out)
+		}
+	}
+	if pids := eqWaitDaemonsGone(ifname, eqExitTimeout); len(pids) > 0 {
+		t.Errorf("teardown: userspace daemons %v of %s still running %v after the link was deleted; killing them", pids, ifname, eqExitTimeout)
+		for _, pid := range pids {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		eqWaitDaemonsGone(ifname, eqExitTimeout)
+	}
+	for _, p := range []string{
+		filepath.Join(eqSocketDir, ifname+".sock"),
+		filepath.Join(eqStateDir, ifname+".lock"),
+		filepath.Join(eqStateDir, ifname+".json"),
+	} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("teardown: %v", err)
+		}
+	}
+}
+
+// eqDaemons returns the userspace WireGuard daemons serving ifname:
+// processes of wireguard-go or of a wg-quick (our `wg-quick userspace`) with
+// ifname among their arguments. Interface names come from
+// nettest.UniqueIfName, so no other process matches.
+func eqDaemons(ifname string) []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || len(cmdline) == 0 {
+			continue // gone, or a zombie
+		}
+		args := strings.Split(strings.TrimSuffix(string(cmdline), "\x00"), "\x00")
+		prog := filepath.Base(args[0])
+		if (prog == "wireguard-go" || prog == "wg-quick") && slices.Contains(args[1:], ifname) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// eqWaitDaemonsGone waits until no daemon serves ifname, at most timeout,
+// and returns those still running.
+func eqWaitDaemonsGone(ifname string, timeout time.Duration) []int {
+	deadline := time.Now().Add(timeout)
+	for {
+		pids := eqDaemons(ifname)
+		if len(pids) == 0 || time.Now().After(deadline) {
+			return pids
+		}
+		time.Sleep(eqPoll)
+	}
+}
+
+// requireGone checks, after a successful down, that the userspace daemon
+// exited and took its UAPI socket with it, and (for ours) that the journal
+// is gone.
+func (s *eqSide) requireGone(t *testing.T) {
+	t.Helper()
+	if s.linkExists(t) {
+		t.Errorf("%s: %s still exists after down", s.label, s.ifname)
+	}
+	if pids := eqWaitDaemonsGone(s.ifname, eqExitTimeout); len(pids) > 0 {
+		t.Errorf("%s: userspace daemons %v of %s still running %v after down", s.label, pids, s.ifname, eqExitTimeout)
+	}
+	sock := filepath.Join(eqSocketDir, s.ifname+".sock")
+	deadline := time.Now().Add(eqExitTimeout)
+	for {
+		_, err := os.Lstat(sock)
+		if errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("%s: %s still exists %v after down (err=%v)", s.label, sock, eqExitTimeout, err)
+			break
+		}
+		time.Sleep(eqPoll)
+	}
+	if _, err := os.Stat(filepath.Join(eqStateDir, s.ifname+".json")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("%s: journal %s/%s.json still there after down (err=%v)", s.label, eqStateDir, s.ifname, err)
+	}
+}
+
+// eqUnderlay joins ns to peer with a veth pair, "under0" in ns with
+// 192.0.2.2/24 and 2001:db8:2::2/64 and peerEnd in peer with .1 and ::1,
+// and gives under0 an MTU of 1400 so that wg-quick's MTU detection has
+// something to find (1400 − 80 = 1320). Duplicate address detection is
+// turned off in both namespaces first: otherwise the link-local address of
+// a veth is "tentative" for a second or two, and a snapshot taken then
+// differs from a later one.
+func eqUnderlay(t *testing.T, ns *nettest.NetNS, peer *nettest.NetNS, peerEnd string) {
+	t.Helper()
+	for _, n := range []*nettest.NetNS{ns, peer} {
+		n.Run(t, "sysctl", "-q", "-w", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0")
+	}
+	nettest.Veth(t, ns, "under0", "192.0.2.2/24", peer, peerEnd, "192.0.2.1/24")
+	ns.Run(t, "ip", "-6", "address", "add", "2001:db8:2::2/64", "dev", "under0", "nodad")
+	peer.Run(t, "ip", "-6", "address", "add", "2001:db8:2::1/64", "dev", peerEnd, "nodad")
+	ns.Run(t, "ip", "link", "set", "dev", "under0", "mtu", "1400")
+}
+
+// eqState is the network state of a namespace that wg-quick changes,
+// normalised by eqNormalizer.
+type eqState struct {
+	Addresses    string // ip -o address
+	Routes4      string // ip -4 route show table all, lines sorted
+	Routes6      string // ip -6 route show table all, lines sorted
+	Rules4       string // ip -4 rule
+	Rules6       string // ip -6 rule
+	Nftables     string // nft list ruleset
+	Link         string // flags, MTU and state of the WireGuard link, or "absent"
+	WGConf       string // wg showconf by the reference wg, peers sorted, or "absent"
+	SrcValidMark string // net.ipv4.conf.all.src_valid_mark
+}
+
+// eqNormalizer turns one side's output into text comparable with the other
+// side's. Each rule is named and justified where it is applied.
+type eqNormalizer struct {
+	names      []string // replaced in order: [old, new, old, new, …]
+	randomPort bool
+}
+
+func (s *eqSide) normalizer() eqNormalizer {
+	return eqNormalizer{names: []string{s.dir, "$DIR", s.ifname, "IF"}, randomPort: s.randomPort}
+}
+
+var (
+	eqIfindexRE    = regexp.MustCompile(`(?m)^\d+: `)
+	eqLinkLocalRE  = regexp.MustCompile(`fe80::[0-9a-f:]*[0-9a-f]`)
+	eqListenPortRE = regexp.MustCompile(`(?m)^ListenPort = \d+$`)
+	eqLinkRE       = regexp.MustCompile(`<([^>]*)> mtu (\d+) .*\bstate (\S+)`)
+)
+
+// text applies the normalisations every snapshot and transcript needs.
+func (n eqNormalizer) text(s string) string {
+	for i := 0; i+1 < len(n.names); i += 2 {
+		// Interface names: both interfaces live in the same socket
+		// directory, so they cannot share a name. The per-side directory
+		// (hook marker files, fake resolvconf) differs for the same reason.
+		s = strings.ReplaceAll(s, n.names[i], n.names[i+1])
+	}
+	// IPv6 link-local addresses: derived from a random MAC (veth) or a
+	// random secret (TUN, addr_gen_mode random), so never the same twice.
+	return eqLinkLocalRE.ReplaceAllString(s, "fe80::LL")
+}
+
+// eqSnapshot records the namespace state of a side.
+func eqSnapshot(t *testing.T, s *eqSide) eqState {
+	t.Helper()
+	return eqSnapshotNS(t, s.ns, s.ifname, s.normalizer())
+}
+
+// eqSnapshotNS records the state of ns for the WireGuard interface ifname.
+func eqSnapshotNS(t *testing.T, ns *nettest.NetNS, ifname string, n eqNormalizer) eqState {
+	t.Helper()
+	// Interface indexes: they count every link ever created in the
+	// namespace, so they differ between the namespaces and between an
+	// interface and its re-creation.
+	addrs := eqIfindexRE.ReplaceAllString(n.text(ns.Run(t, "ip", "-o", "address")), "")
+	st := eqState{
+		Addresses: addrs,
+		// Line order in route dumps: routes with the same prefix
+		// (the local fe80::LL routes) are ordered by the real, random
+		// address. Routes carry no ifindex and need no proto or metric
+		// normalisation: ours adds them as ip(8) does (proto boot, which
+		// ip does not print; the kernel's default metric).
+		Routes4:      eqSortLines(n.text(ns.Run(t, "ip", "-4", "route", "show", "table", "all"))),
+		Routes6:      eqSortLines(n.text(ns.Run(t, "ip", "-6", "route", "show", "table", "all"))),
+		Rules4:       n.text(ns.Run(t, "ip", "-4", "rule")),
+		Rules6:       n.text(ns.Run(t, "ip", "-6", "rule")),
+		Nftables:     n.text(ns.Run(t, "nft", "list", "ruleset")),
+		SrcValidMark: strings.TrimSpace(ns.Run(t, "sysctl", "-n", "net.ipv4.conf.all.src_valid_mark")),
+		Link:         "absent",
+		WGConf:       "absent",
+	}
+	if eqLinkExists(t, ns, ifname) {
+		out := ns.Run(t, "ip", "-o", "link", "show", "dev", ifname)
+		m := eqLinkRE.FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("cannot parse ip link output: %q", out)
+		}
+		st.Link = fmt.Sprintf("<%s> mtu %s state %s", m[1], m[2], m[3])
+		st.WGConf = n.showconf(ns.Run(t, eqRefWG, "showconf", ifname))
+	}
+	return st
+}
+
+// showconf sorts the peers of `wg showconf` output: the order of peers
+// from a userspace device is the order of a Go map, and one run's order
+// says nothing about the next.
+func (n eqNormalizer) showconf(s string) string {
+	s = n.text(s)
+	if n.randomPort {
+		// ListenPort: without one in the file the device picks a random
+		// port.
+		s = eqListenPortRE.ReplaceAllString(s, "ListenPort = RANDOM")
+	}
+	blocks := strings.Split(s, "\n[Peer]\n")
+	slices.Sort(blocks[1:])
+	return strings.Join(blocks, "\n[Peer]\n")
+}
+
+func eqSortLines(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	slices.Sort(lines)
+	return strings.Join(lines, "\n") + "\n"
+}
+
+// eqEffects are the outputs of a side's hooks and DNS changes: the fake
+// resolvconf's log and the files the hooks wrote, normalised.
+type eqEffects struct {
+	Resolvconf string
+	HookFiles  string // "name: content" of every hook-* file
+}
+
+func eqReadEffects(t *testing.T, s *eqSide) eqEffects {
+	t.Helper()
+	n := s.normalizer()
+	var e eqEffects
+	if data, err := os.ReadFile(filepath.Join(s.dir, "resolvconf.log")); err == nil {
+		e.Resolvconf = n.text(string(data))
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(s.dir, "hook-*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.HookFiles += n.text(filepath.Base(f) + ": " + string(data))
+	}
+	return e
+}
+
+// eqTranscript returns the `[#] …` command lines (without the prefix) and
+// the `[!] …` warnings of a wg-quick run, normalised. Everything else on
+// stderr is the output of the commands themselves (ip's "Unknown device
+// type", wireguard-go's banner), which ours, doing the work in-process,
+// does not have.
+func eqTranscript(stderr string, n eqNormalizer) []string {
+	var lines []string
+	for _, l := range strings.Split(stderr, "\n") {
+		switch {
+		case strings.HasPrefix(l, "[#] "):
+			lines = append(lines, n.text(strings.TrimPrefix(l, "[#] ")))
+		case strings.HasPrefix(l, "[!] "):
+			lines = append(lines, n.text(l))
+		}
+	}
+	return lines
+}
