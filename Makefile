@@ -96,7 +96,10 @@ install: build
 	install -d "$(DESTDIR)$(SYSTEMDUNITDIR)" && \
 	sed 's|@BINDIR@|$(BINDIR)|g' systemd/wg-quick@.service.in >"$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick@.service" && \
 	chmod 0644 "$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick@.service" && \
-	install -m 0644 systemd/wg-quick.target "$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick.target"; fi
+	install -m 0644 systemd/wg-quick.target "$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick.target" && \
+	sed 's|@BINDIR@|$(BINDIR)|g' systemd/wg-quick-reresolve@.service.in >"$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick-reresolve@.service" && \
+	chmod 0644 "$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick-reresolve@.service" && \
+	install -m 0644 systemd/wg-quick-reresolve@.timer "$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick-reresolve@.timer"; fi
 
 # uninstall removes every file install may have put in place, whatever the
 # switches, and leaves $(SYSCONFDIR)/wireguard (it holds configurations).
@@ -106,7 +109,8 @@ uninstall:
 		"$(DESTDIR)$(BASHCOMPDIR)/wg" "$(DESTDIR)$(BASHCOMPDIR)/wg-quick" \
 		"$(DESTDIR)$(ZSHCOMPDIR)/_wg" "$(DESTDIR)$(ZSHCOMPDIR)/_wg-quick" \
 		"$(DESTDIR)$(FISHCOMPDIR)/wg.fish" "$(DESTDIR)$(FISHCOMPDIR)/wg-quick.fish" \
-		"$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick@.service" "$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick.target"
+		"$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick@.service" "$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick.target" \
+		"$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick-reresolve@.service" "$(DESTDIR)$(SYSTEMDUNITDIR)/wg-quick-reresolve@.timer"
 
 # demo needs root: two network namespaces, a tunnel between them, a ping,
 # and a teardown that runs even when a step fails.

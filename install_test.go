@@ -122,7 +122,7 @@ func checkUnitPaths(t *testing.T, service, bindir string) {
 	for _, line := range []string{
 		"ExecStart=" + bindir + "/wg-quick up %i",
 		"ExecStop=" + bindir + "/wg-quick down %i",
-		"ExecReload=/bin/bash -c 'exec " + bindir + "/wg syncconf %i <(exec " + bindir + "/wg-quick strip %i)'",
+		"ExecReload=" + bindir + "/wg-quick reload %i",
 	} {
 		if !slices.Contains(strings.Split(text, "\n"), line) {
 			t.Errorf("%s has no line %q", service, line)
@@ -147,6 +147,8 @@ func TestInstallUninstall(t *testing.T) {
 		"usr/share/man/man8/wg.8",
 		"usr/share/zsh/site-functions/_wg",
 		"usr/share/zsh/site-functions/_wg-quick",
+		filepath.Join(unitDir, "wg-quick-reresolve@.service"),
+		filepath.Join(unitDir, "wg-quick-reresolve@.timer"),
 		filepath.Join(unitDir, "wg-quick.target"),
 		filepath.Join(unitDir, "wg-quick@.service"),
 	}
@@ -166,6 +168,7 @@ func TestInstallUninstall(t *testing.T) {
 		"usr/share/zsh/site-functions/_wg":                  "completion/_wg",
 		"usr/share/zsh/site-functions/_wg-quick":            "completion/_wg-quick",
 		filepath.Join(unitDir, "wg-quick.target"):           "systemd/wg-quick.target",
+		filepath.Join(unitDir, "wg-quick-reresolve@.timer"): "systemd/wg-quick-reresolve@.timer",
 	}
 	for _, f := range files {
 		st, err := os.Stat(filepath.Join(dest, f))
@@ -244,6 +247,8 @@ func TestInstallKnobs(t *testing.T) {
 				"m/man8/wg.8",
 				"opt/wgtools/sbin/wg",
 				"opt/wgtools/sbin/wg-quick",
+				"u/wg-quick-reresolve@.service",
+				"u/wg-quick-reresolve@.timer",
 				"u/wg-quick.target",
 				"u/wg-quick@.service",
 				"z/_wg",
@@ -330,7 +335,7 @@ func TestUnitFiles(t *testing.T) {
 			"RemainAfterExit": {"yes"},
 			"ExecStart":       {bin + "/wg-quick up %i"},
 			"ExecStop":        {bin + "/wg-quick down %i"},
-			"ExecReload":      {"/bin/bash -c 'exec " + bin + "/wg syncconf %i <(exec " + bin + "/wg-quick strip %i)'"},
+			"ExecReload":      {bin + "/wg-quick reload %i"},
 			"Environment":     {"WG_ENDPOINT_RESOLUTION_RETRIES=infinity"},
 		},
 		"Install": {
@@ -456,8 +461,8 @@ func (f completionFixture) run(t *testing.T, name string, args ...string) []stri
 
 var (
 	wgSubcommands  = []string{"help", "show", "showconf", "set", "setconf", "addconf", "syncconf", "genkey", "genpsk", "pubkey"}
-	wgShowFields   = []string{"public-key", "private-key", "listen-port", "fwmark", "peers", "preshared-keys", "endpoints", "allowed-ips", "latest-handshakes", "persistent-keepalive", "transfer", "dump"}
-	wgQuickVerbs   = []string{"up", "down", "save", "strip", "userspace"}
+	wgShowFields   = []string{"public-key", "private-key", "listen-port", "fwmark", "peers", "preshared-keys", "endpoints", "allowed-ips", "latest-handshakes", "persistent-keepalive", "transfer", "dump", "json"}
+	wgQuickVerbs   = []string{"up", "down", "save", "strip", "reload", "syncconf", "check", "reresolve", "userspace"}
 	wgPeerKeywords = []string{"preshared-key", "endpoint", "allowed-ips", "persistent-keepalive", "remove", "peer"}
 )
 
@@ -513,12 +518,14 @@ var wgCompletionCases = []completionCase{
 
 var wgQuickCompletionCases = []completionCase{
 	{name: "verbs", words: []string{"wg-quick", ""}, want: wgQuickVerbs},
-	{name: "verb prefix", words: []string{"wg-quick", "s"}, want: []string{"save", "strip"}},
+	{name: "verb prefix", words: []string{"wg-quick", "s"}, want: []string{"save", "strip", "syncconf"}},
 	{name: "up configs", words: []string{"wg-quick", "up", ""}, want: []string{"home", "office", "site.conf", "sub"}},
 	{name: "down configs", words: []string{"wg-quick", "down", "h"}, want: []string{"home"}},
 	{name: "strip configs", words: []string{"wg-quick", "strip", "o"}, want: []string{"office"}},
 	{name: "save configs", words: []string{"wg-quick", "save", "s"}, want: []string{"site.conf", "sub"}},
 	{name: "userspace options", words: []string{"wg-quick", "userspace", "-"}, want: []string{"-f", "--foreground"}},
+	{name: "reload options", words: []string{"wg-quick", "reload", "-"}, want: []string{"--dry-run"}},
+	{name: "check options", words: []string{"wg-quick", "check", "--"}, want: []string{"--json"}},
 	{name: "nothing after the config", words: []string{"wg-quick", "up", "home", ""}},
 }
 

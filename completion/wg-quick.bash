@@ -15,15 +15,22 @@ _wg_quick() {
 	COMPREPLY=()
 
 	if ((COMP_CWORD == 1)); then
-		for f in up down save strip userspace; do
+		for f in up down save strip reload syncconf check reresolve userspace; do
 			[[ $f == "$cur"* ]] && COMPREPLY+=("$f")
 		done
 		return 0
 	fi
 
 	case $verb in
-	up | down | save | strip)
-		((COMP_CWORD == 2)) || return 0
+	up | down | save | strip | reload | syncconf | check | reresolve)
+		if ((COMP_CWORD == 2)) && [[ $cur == -* ]]; then
+			case $verb in
+			reload | syncconf) [[ --dry-run == "$cur"* ]] && COMPREPLY+=(--dry-run) ;;
+			check) [[ --json == "$cur"* ]] && COMPREPLY+=(--json) ;;
+			esac
+			return 0
+		fi
+		((COMP_CWORD == 2)) || [[ ${COMP_WORDS[2]-} == --* && COMP_CWORD == 3 ]] || return 0
 		for f in "${WGTOOLS_CONFIG_DIR:-/etc/wireguard}"/*.conf; do
 			[[ -f $f ]] || continue
 			name=${f##*/}

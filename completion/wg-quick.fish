@@ -33,7 +33,13 @@ complete -c wg-quick -n '__wg_quick_at 1' -a up -d 'Create and configure the int
 complete -c wg-quick -n '__wg_quick_at 1' -a down -d 'Remove the interface and undo what up did'
 complete -c wg-quick -n '__wg_quick_at 1' -a save -d 'Write the running configuration back to the file'
 complete -c wg-quick -n '__wg_quick_at 1' -a strip -d 'Print only the wg(8) part of a configuration'
+complete -c wg-quick -n '__wg_quick_at 1' -a reload -d 'Bring a running interface to the file with the fewest changes'
+complete -c wg-quick -n '__wg_quick_at 1' -a syncconf -d 'The same as reload'
+complete -c wg-quick -n '__wg_quick_at 1' -a check -d 'Report errors and likely mistakes without changing anything'
+complete -c wg-quick -n '__wg_quick_at 1' -a reresolve -d 'Resolve stale peers endpoint names again'
 complete -c wg-quick -n '__wg_quick_at 1' -a userspace -d 'Run the embedded userspace WireGuard device'
-complete -c wg-quick -n '__wg_quick_at 2 up down save strip' -a '(__wg_quick_configs)' -d Configuration
-complete -c wg-quick -n '__wg_quick_at 2 up down save strip' -a '(__fish_complete_suffix .conf)'
+complete -c wg-quick -n '__wg_quick_at 2 up down save strip reload syncconf check reresolve' -a '(__wg_quick_configs)' -d Configuration
+complete -c wg-quick -n '__wg_quick_at 2 up down save strip reload syncconf check reresolve' -a '(__fish_complete_suffix .conf)'
+complete -c wg-quick -n '__wg_quick_at 2 reload syncconf' -l dry-run -d 'Print the plan, change nothing'
+complete -c wg-quick -n '__wg_quick_at 2 check' -l json -d 'Print the findings as JSON'
 complete -c wg-quick -n '__wg_quick_at 2 userspace' -s f -l foreground -d 'Stay in the foreground, logging to stderr'

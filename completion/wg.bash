@@ -98,7 +98,7 @@ _wg() {
 		if ((cword == 3)) && [[ ${words[2]} != interfaces ]]; then
 			_wgtools_reply public-key private-key listen-port fwmark peers \
 				preshared-keys endpoints allowed-ips latest-handshakes \
-				persistent-keepalive transfer dump
+				persistent-keepalive transfer dump json
 		fi
 		;;
 	setconf | addconf | syncconf)

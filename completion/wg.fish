@@ -113,7 +113,7 @@ complete -c wg -n '__wg_at 2 show' -a 'all interfaces'
 
 # wg show IF FIELD.
 complete -c wg -n '__wg_show_field' \
-    -a 'public-key private-key listen-port fwmark peers preshared-keys endpoints allowed-ips latest-handshakes persistent-keepalive transfer dump'
+    -a 'public-key private-key listen-port fwmark peers preshared-keys endpoints allowed-ips latest-handshakes persistent-keepalive transfer dump json'
 
 # wg setconf|addconf|syncconf IF FILE.
 complete -c wg -n '__wg_at 3 setconf addconf syncconf' -F

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wgtools/wgtools/internal/config"
+	"github.com/wgtools/wgtools/internal/sysexec"
 )
 
 const usageText = `Usage: %s [ up | down | save | strip ] [ CONFIG_FILE | INTERFACE ]
@@ -81,9 +82,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		root.AddCommand(newVerbCommand(e, verb))
 	}
 	root.AddCommand(newUserspaceCommand(e), newCheckCommand(e))
+	root.AddCommand(newReloadCommand(e, "reload"), newReloadCommand(e, "syncconf"), newReresolveCommand(e))
 	sub, _, err := root.Find(rest)
 	if len(rest) == 0 || err != nil || sub == root || sub.Name() != rest[0] ||
-		(sub.Name() != "userspace" && sub.Name() != "check" && len(rest) != 2) {
+		(sub.Name() != "userspace" && sub.Name() != "check" && !isDryRunForm(rest) && len(rest) != 2) {
 		e.usage(stderr)
 		return 1
 	}
@@ -93,6 +95,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		if !errors.Is(err, errFailed) {
 			fmt.Fprintf(stderr, "%s: %v\n", e.prog, err)
+		}
+		// A failing hook's status is wg-quick's, as under its set -e.
+		var ee *sysexec.ExitError
+		if errors.As(err, &ee) && ee.Code > 0 && ee.Code < 256 {
+			return ee.Code
 		}
 		return 1
 	}

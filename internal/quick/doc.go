@@ -13,4 +13,11 @@
 // so removes only the rules this interface added (the reference deletes every
 // `suppress_prefixlength 0` rule, breaking a second full tunnel). Concurrent
 // up/down of one interface are serialised by a lock file next to the journal.
+//
+// The journal also holds the configuration in force ([Applied]: the file's
+// settings as the device merges them, secrets kept as fingerprints, plus
+// the fwmark and routes up chose). `reload` compares a new file with it and
+// makes only the differences, as steps that each know their inverse, so a
+// failure rolls back to the previous state exactly; `reresolve` refreshes
+// the endpoints of peers behind host names whose handshakes went stale.
 package quick

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 )
 
@@ -35,13 +37,72 @@ type Undo struct {
 	Old string `json:"old,omitempty"`
 }
 
-// Journal is the state file of one interface: what `up` changed.
+// Journal is the state file of one interface: what `up` and `reload`
+// changed, and the configuration they applied.
 type Journal struct {
 	Interface string `json:"interface"`
 	Complete  bool   `json:"complete"` // up finished
 	Undo      []Undo `json:"undo"`
+	// Applied is the configuration in force, the baseline reload compares
+	// a file against. Journals written before reload existed lack it.
+	Applied *Applied `json:"applied,omitempty"`
 
 	path string
+}
+
+// Applied is the configuration in force on an interface, as the last up or
+// reload applied it. Reload compares a file against it rather than against
+// the device, whose endpoints roam and whose counters and handshakes must
+// not matter. It holds no secret: the private key is kept as its public
+// key, a preshared key as the SHA-256 of its bytes.
+type Applied struct {
+	PublicKey  string         `json:"public_key,omitempty"`
+	ListenPort *int           `json:"listen_port,omitempty"`
+	FwMark     *uint32        `json:"fwmark,omitempty"`
+	Addresses  []netip.Prefix `json:"addresses,omitempty"`
+	DNS        []netip.Addr   `json:"dns,omitempty"`
+	DNSSearch  []string       `json:"dns_search,omitempty"`
+	MTU        int            `json:"mtu,omitempty"` // 0: automatic
+	Table      string         `json:"table,omitempty"`
+	Peers      []AppliedPeer  `json:"peers,omitempty"`
+
+	// Mark is the fwmark the device got: FwMark, else the table a full
+	// tunnel found free, else 0.
+	Mark uint32 `json:"mark,omitempty"`
+	// Routes are the routes up and reload added through the interface
+	// (the kernel's own routes for its addresses are not among them).
+	Routes []AppliedRoute `json:"routes,omitempty"`
+}
+
+// AppliedPeer is one peer as the device holds it after every [Peer]
+// section of its key was applied in file order: a later section's
+// AllowedIPs replace an earlier one's, and a prefix belongs to the last
+// peer given it.
+type AppliedPeer struct {
+	PublicKey string `json:"public_key"`
+	PSK       string `json:"psk_sha256,omitempty"`
+	// Endpoint is as written: a host name stays a name, so that reload
+	// neither resolves nor resends an unchanged one.
+	Endpoint   string         `json:"endpoint,omitempty"`
+	Keepalive  int            `json:"persistent_keepalive,omitempty"`
+	AllowedIPs []netip.Prefix `json:"allowed_ips,omitempty"` // masked
+}
+
+// AppliedRoute is one route through the interface; Table 0 is main.
+type AppliedRoute struct {
+	Prefix netip.Prefix `json:"prefix"`
+	Table  int          `json:"table,omitempty"`
+}
+
+// addRoute notes a route added through the interface.
+func (a *Applied) addRoute(p netip.Prefix, table int) {
+	if a == nil {
+		return
+	}
+	r := AppliedRoute{Prefix: p, Table: table}
+	if !slices.Contains(a.Routes, r) {
+		a.Routes = append(a.Routes, r)
+	}
 }
 
 // StateDir is where journals and lock files live.

@@ -1,0 +1,699 @@
+package quick
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+
+	"github.com/wgtools/wgtools/internal/dns"
+	"github.com/wgtools/wgtools/internal/keys"
+	"github.com/wgtools/wgtools/internal/sysexec"
+)
+
+// fakeResolver answers host names from a map.
+type fakeResolver map[string][]netip.Addr
+
+func (r fakeResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	if a, ok := r[host]; ok {
+		return a, nil
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+}
+
+// fakeResolvconf is resolvconf(8) with its records in memory. The failAt-th
+// `resolvconf -a` fails.
+type fakeResolvconf struct {
+	records map[string]string
+	adds    int
+	failAt  int
+}
+
+func (r *fakeResolvconf) Run(_ context.Context, c sysexec.Cmd) error {
+	if c.Name != "resolvconf" || len(c.Args) < 2 {
+		return fmt.Errorf("unexpected command %s", c)
+	}
+	switch c.Args[0] {
+	case "-a":
+		r.adds++
+		if r.adds == r.failAt {
+			return &sysexec.ExitError{Cmd: c.String(), Code: 1}
+		}
+		var b bytes.Buffer
+		if c.Stdin != nil {
+			io.Copy(&b, c.Stdin)
+		}
+		r.records[c.Args[1]] = b.String()
+	case "-d":
+		delete(r.records, c.Args[1])
+	}
+	return nil
+}
+
+// reloadEnv is an Env over a fake system, a fake resolvconf and a fake
+// resolver; hooks is what the hooks ran.
+type reloadEnv struct {
+	*Env
+	f      *fakeSystem
+	rc     *fakeResolvconf
+	hooks  *sysexec.Recorder
+	stderr *bytes.Buffer
+}
+
+var testNames = fakeResolver{
+	"vpn.example.com":   {netip.MustParseAddr("198.51.100.7")},
+	"other.example.com": {netip.MustParseAddr("198.51.100.8")},
+}
+
+func newReloadEnv(t *testing.T) *reloadEnv {
+	t.Helper()
+	r := &reloadEnv{f: newFakeSystem(), rc: &fakeResolvconf{records: map[string]string{}}, hooks: &sysexec.Recorder{}, stderr: &bytes.Buffer{}}
+	r.Env = newEnv(t, r.f, r.hooks, r.stderr)
+	d := dns.New(r.rc)
+	d.LookPath, d.InterfaceOrder = r.Env.DNS.LookPath, r.Env.DNS.InterfaceOrder
+	r.Env.DNS = d
+	r.Env.Resolver = testNames
+	return r
+}
+
+// state renders the fake system in an order-independent way: addresses,
+// routes, rules, peers and allowed IPs sorted (their order legitimately
+// differs between a fresh up and a reload), rule priorities kept only if
+// prio, the device in full, and the DNS records.
+func (r *reloadEnv) state(prio bool) string {
+	f := r.f
+	var b strings.Builder
+	for _, n := range sortedKeys(f.links) {
+		l := f.links[n]
+		addrs := slices.Clone(l.addrs)
+		slices.SortFunc(addrs, func(a, b netip.Prefix) int { return strings.Compare(a.String(), b.String()) })
+		fmt.Fprintf(&b, "link %s mtu %d up %v addrs %v\n", n, l.mtu, l.up, addrs)
+	}
+	for _, t := range sortedKeys(f.routes) {
+		rs := slices.Clone(f.routes[t])
+		slices.Sort(rs)
+		fmt.Fprintf(&b, "table %d: %v\n", t, rs)
+	}
+	var rules []string
+	for _, x := range f.rules {
+		if !prio {
+			x.Priority = 0
+		}
+		rules = append(rules, fmt.Sprintf("rule %d %d: %s", x.Family, x.Priority, x))
+	}
+	slices.Sort(rules)
+	for _, x := range rules {
+		fmt.Fprintln(&b, x)
+	}
+	for _, n := range sortedKeys(f.nft) {
+		fmt.Fprintf(&b, "nft %s\n", n)
+	}
+	fmt.Fprintf(&b, "sysctl %v\n", f.sysctl)
+	for _, n := range sortedKeys(f.devices) {
+		d := f.devices[n]
+		fmt.Fprintf(&b, "device %s pub %s port %d fwmark %d\n", n, d.PublicKey, d.ListenPort, d.FirewallMark)
+		var peers []string
+		for _, p := range d.Peers {
+			var ips []string
+			for _, n := range p.AllowedIPs {
+				ips = append(ips, n.String())
+			}
+			slices.Sort(ips)
+			ep := "none"
+			if p.Endpoint != nil {
+				ep = p.Endpoint.String()
+			}
+			peers = append(peers, fmt.Sprintf("  peer %s psk %s endpoint %s keepalive %v allowed %v", p.PublicKey, p.PresharedKey, ep, p.PersistentKeepaliveInterval, ips))
+		}
+		slices.Sort(peers)
+		for _, p := range peers {
+			fmt.Fprintln(&b, p)
+		}
+	}
+	for _, rec := range sortedKeys(r.rc.records) {
+		fmt.Fprintf(&b, "resolvconf %s: %q\n", rec, r.rc.records[rec])
+	}
+	return b.String()
+}
+
+func (r *reloadEnv) journal(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(journalPath(r.StateDir, "wg0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// applied reads the journal's baseline with the routes sorted, as JSON.
+func (r *reloadEnv) applied(t *testing.T) string {
+	t.Helper()
+	j, err := loadJournal(r.StateDir, "wg0")
+	if err != nil || j == nil || j.Applied == nil {
+		t.Fatalf("journal: %v, %+v", err, j)
+	}
+	slices.SortFunc(j.Applied.Routes, func(a, b AppliedRoute) int {
+		return strings.Compare(fmt.Sprint(a), fmt.Sprint(b))
+	})
+	b, err := json.MarshalIndent(j.Applied, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// touched lists the peers the device was sent anything about.
+func (r *reloadEnv) touched() []string {
+	var out []string
+	for _, c := range r.f.configs {
+		for _, p := range c.Peers {
+			if name := keyName[p.PublicKey]; !slices.Contains(out, name) {
+				out = append(out, name)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func testKey(b byte) wgtypes.Key {
+	var k wgtypes.Key
+	for i := range k {
+		k[i] = b + byte(i)
+	}
+	return k
+}
+
+var (
+	keyA, keyB, keyC = testKey(0xa0), testKey(0xb0), testKey(0xc0)
+	keyName          = map[wgtypes.Key]string{keyA: "A", keyB: "B", keyC: "C"}
+	testKeys         = strings.NewReplacer(
+		"<A>", keyA.String(), "<B>", keyB.String(), "<C>", keyC.String(),
+		"<PRIV1>", testKey(0x10).String(), "<PRIV2>", testKey(0x20).String(),
+		"<PSK1>", testKey(0x30).String(), "<PSK2>", testKey(0x40).String(),
+	)
+)
+
+// reloadBase is the "before" of most cases: a split tunnel with two peers,
+// one of them behind a host name.
+const reloadBase = reloadIface + reloadPeerA + reloadPeerB
+
+const reloadIface = `[Interface]
+PrivateKey = <PRIV1>
+ListenPort = 51820
+Address = 10.0.0.2/24
+PostUp = echo post %i
+`
+
+const reloadPeerA = `
+[Peer]
+PublicKey = <A>
+Endpoint = 192.0.2.1:51820
+AllowedIPs = 10.1.0.0/16
+`
+
+const reloadPeerB = `
+[Peer]
+PublicKey = <B>
+PresharedKey = <PSK1>
+Endpoint = vpn.example.com:51820
+PersistentKeepalive = 25
+AllowedIPs = 10.2.0.0/16, 10.3.0.1/32
+`
+
+// edit applies line edits to a configuration: "-LINE" deletes the first
+// line equal to LINE, "LINE=>NEW" replaces it (NEW may hold \n), and
+// "+[Peer]..." appends.
+func edit(text string, edits ...string) string {
+	for _, e := range edits {
+		switch {
+		case strings.HasPrefix(e, "+"):
+			text += "\n" + e[1:] + "\n"
+		case strings.HasPrefix(e, "-"):
+			if !strings.Contains(text, e[1:]+"\n") {
+				panic("no line " + e[1:])
+			}
+			text = strings.Replace(text, e[1:]+"\n", "", 1)
+		default:
+			old, new, _ := strings.Cut(e, "=>")
+			if !strings.Contains(text, old+"\n") {
+				panic("no line " + old)
+			}
+			text = strings.Replace(text, old+"\n", new+"\n", 1)
+		}
+	}
+	return text
+}
+
+const peerC = "+[Peer]\nPublicKey = <C>\nAllowedIPs = 10.4.0.0/16"
+
+// reloadCases are before/after pairs. touched names the peers reload may
+// send anything about (in the direction before → after); every other
+// peer must get nothing.
+var reloadCases = []struct {
+	name          string
+	before, after string
+	touched       []string
+}{
+	{name: "nothing changed", before: reloadBase, after: reloadBase},
+	{name: "nothing changed, fwmark and table off", before: edit(reloadBase, "Address = 10.0.0.2/24=>Address = 10.0.0.2/24\nTable = off\nFwMark = 0x77"), after: edit(reloadBase, "Address = 10.0.0.2/24=>Address = 10.0.0.2/24\nTable = off\nFwMark = 0x77")},
+	{name: "fwmark removed", before: edit(reloadBase, "Address = 10.0.0.2/24=>Address = 10.0.0.2/24\nFwMark = 0x77"), after: reloadBase},
+	{name: "peer added", before: reloadBase, after: edit(reloadBase, peerC), touched: []string{"C"}},
+	{name: "peer removed", before: reloadBase, after: reloadIface + reloadPeerA, touched: []string{"B"}},
+	{name: "peer key changed", before: reloadBase, after: edit(reloadBase, "PublicKey = <B>=>PublicKey = <C>"), touched: []string{"B", "C"}},
+	{name: "allowed IPs changed", before: reloadBase, after: edit(reloadBase, "AllowedIPs = 10.1.0.0/16=>AllowedIPs = 10.1.0.0/16, 10.5.0.0/24, fd05::/64"), touched: []string{"A"}},
+	{name: "prefix moved to a new peer", before: reloadBase, after: edit(reloadBase, "+[Peer]\nPublicKey = <C>\nAllowedIPs = 10.2.0.0/16"), touched: []string{"C"}},
+	{name: "prefix moved, then more", before: reloadBase, after: edit(reloadBase, "Address = 10.0.0.2/24=>Address = 10.0.0.2/24, 10.9.0.2/24", "+[Peer]\nPublicKey = <C>\nAllowedIPs = 10.2.0.0/16"), touched: []string{"C"}},
+	{name: "prefix taken by a changed peer", before: reloadBase, after: edit(reloadBase, "Address = 10.0.0.2/24=>Address = 10.0.0.2/24\nMTU = 1300", "+[Peer]\nPublicKey = <A>\nAllowedIPs = 10.1.0.0/16, 10.2.0.0/16"), touched: []string{"A"}},
+	{name: "endpoint changed", before: reloadBase, after: edit(reloadBase, "Endpoint = 192.0.2.1:51820=>Endpoint = 192.0.2.9:51821"), touched: []string{"A"}},
+	{name: "endpoint name changed", before: reloadBase, after: edit(reloadBase, "Endpoint = vpn.example.com:51820=>Endpoint = other.example.com:51820"), touched: []string{"B"}},
+	{name: "endpoint removed", before: reloadBase, after: edit(reloadBase, "-Endpoint = 192.0.2.1:51820"), touched: []string{"A"}},
+	{name: "PSK removed", before: reloadBase, after: edit(reloadBase, "-PresharedKey = <PSK1>"), touched: []string{"B"}},
+	{name: "PSK changed", before: reloadBase, after: edit(reloadBase, "PresharedKey = <PSK1>=>PresharedKey = <PSK2>"), touched: []string{"B"}},
+	{name: "keepalive removed", before: reloadBase, after: edit(reloadBase, "-PersistentKeepalive = 25"), touched: []string{"B"}},
+	{name: "duplicate section", before: reloadBase, after: edit(reloadBase, "+[Peer]\nPublicKey = <A>\nAllowedIPs = 10.6.0.0/16"), touched: []string{"A"}},
+	{name: "interface key and port", before: reloadBase, after: edit(reloadBase, "PrivateKey = <PRIV1>=>PrivateKey = <PRIV2>", "ListenPort = 51820=>ListenPort = 51821")},
+	{name: "port removed", before: reloadBase, after: edit(reloadBase, "-ListenPort = 51820")},
+	{name: "address added", before: reloadBase, after: edit(reloadBase, "Address = 10.0.0.2/24=>Address = 10.0.0.2/24, fd00::2/64")},
+	{name: "address changed", before: reloadBase, after: edit(reloadBase, "Address = 10.0.0.2/24=>Address = 10.0.0.3/16")},
+	{name: "table number", before: reloadBase, after: edit(reloadBase, "Address = 10.0.0.2/24=>Address = 10.0.0.2/24\nTable = 1234")},
+	{name: "table off", before: edit(reloadBase, "Address = 10.0.0.2/24=>Address = 10.0.0.2/24\nTable = 1234"), after: edit(reloadBase, "Address = 10.0.0.2/24=>Address = 10.0.0.2/24\nTable = off")},
+	{name: "table name", before: reloadBase, after: edit(reloadBase, "Address = 10.0.0.2/24=>Address = 10.0.0.2/24\nTable = vpn")},
+	{name: "full tunnel", before: reloadBase, after: edit(reloadBase, "AllowedIPs = 10.1.0.0/16=>AllowedIPs = 0.0.0.0/0, ::/0"), touched: []string{"A"}},
+	{name: "full tunnel IPv6 dropped", before: edit(reloadBase, "AllowedIPs = 10.1.0.0/16=>AllowedIPs = 0.0.0.0/0, ::/0"), after: edit(reloadBase, "AllowedIPs = 10.1.0.0/16=>AllowedIPs = 0.0.0.0/0"), touched: []string{"A"}},
+	{name: "full tunnel addresses", before: edit(reloadBase, "AllowedIPs = 10.1.0.0/16=>AllowedIPs = 0.0.0.0/0, ::/0"), after: edit(reloadBase, "AllowedIPs = 10.1.0.0/16=>AllowedIPs = 0.0.0.0/0, ::/0", "Address = 10.0.0.2/24=>Address = 10.0.0.7/24, fd00::7/64")},
+	{name: "full tunnel fwmark", before: edit(reloadBase, "AllowedIPs = 10.1.0.0/16=>AllowedIPs = 0.0.0.0/0, ::/0"), after: edit(reloadBase, "AllowedIPs = 10.1.0.0/16=>AllowedIPs = 0.0.0.0/0, ::/0", "ListenPort = 51820=>ListenPort = 51820\nFwMark = 0x1234")},
+	{name: "full tunnel to table", before: edit(reloadBase, "AllowedIPs = 10.1.0.0/16=>AllowedIPs = 0.0.0.0/0, ::/0"), after: edit(reloadBase, "AllowedIPs = 10.1.0.0/16=>AllowedIPs = 0.0.0.0/0, ::/0", "Address = 10.0.0.2/24=>Address = 10.0.0.2/24\nTable = 1234")},
+	{name: "DNS added", before: reloadBase, after: edit(reloadBase, "Address = 10.0.0.2/24=>Address = 10.0.0.2/24\nDNS = 10.0.0.53, example.com")},
+	{name: "DNS changed", before: edit(reloadBase, "Address = 10.0.0.2/24=>Address = 10.0.0.2/24\nDNS = 10.0.0.53, example.com"), after: edit(reloadBase, "Address = 10.0.0.2/24=>Address = 10.0.0.2/24\nDNS = 10.0.0.54, example.org")},
+	{name: "MTU set", before: reloadBase, after: edit(reloadBase, "Address = 10.0.0.2/24=>Address = 10.0.0.2/24\nMTU = 1380")},
+	{name: "MTU recomputed", before: reloadBase, after: edit(reloadBase, "-Endpoint = 192.0.2.1:51820", "-Endpoint = vpn.example.com:51820"), touched: []string{"A", "B"}},
+	{name: "everything", before: edit(reloadBase, "Address = 10.0.0.2/24=>Address = 10.0.0.2/24\nDNS = 10.0.0.53"),
+		after: edit(reloadBase, "PrivateKey = <PRIV1>=>PrivateKey = <PRIV2>", "Address = 10.0.0.2/24=>Address = 10.0.0.3/24, fd00::3/64\nDNS = 10.0.0.54\nMTU = 1400",
+			"AllowedIPs = 10.1.0.0/16=>AllowedIPs = 0.0.0.0/0, ::/0", "PublicKey = <B>=>PublicKey = <C>"), touched: []string{"A", "B", "C"}},
+}
+
+// TestReload checks every case both ways (before → after and after →
+// before): the reload reaches the state a fresh up of the new file
+// reaches, its journal holds the same baseline, only the expected peers
+// are sent anything, hooks do not run, the dry run prints exactly what the
+// reload then does and changes nothing, and down afterwards leaves nothing.
+func TestReload(t *testing.T) {
+	for _, tt := range reloadCases {
+		for _, dir := range []string{"forward", "back"} {
+			t.Run(tt.name+"/"+dir, func(t *testing.T) {
+				before, after := testKeys.Replace(tt.before), testKeys.Replace(tt.after)
+				if dir == "back" {
+					before, after = after, before
+				}
+				fresh := newReloadEnv(t)
+				if err := fresh.Up(context.Background(), "wg0", parse(t, after)); err != nil {
+					t.Fatalf("fresh up: %v\n%s", err, fresh.stderr)
+				}
+
+				r := newReloadEnv(t)
+				pristine := r.state(true)
+				if err := r.Up(context.Background(), "wg0", parse(t, before)); err != nil {
+					t.Fatalf("up: %v\n%s", err, r.stderr)
+				}
+				up, journal, hooks := r.state(true), r.journal(t), len(r.hooks.Cmds)
+				r.f.configs = nil
+				r.stderr.Reset()
+
+				if err := r.Reload(context.Background(), "wg0", parse(t, after), ReloadOptions{DryRun: true}); err != nil {
+					t.Fatalf("dry run: %v\n%s", err, r.stderr)
+				}
+				plan := r.stderr.String()
+				if diff := cmp.Diff(up, r.state(true)); diff != "" || r.journal(t) != journal || len(r.f.configs) > 0 {
+					t.Fatalf("dry run changed something (-before +after):\n%s", diff)
+				}
+				r.stderr.Reset()
+
+				if err := r.Reload(context.Background(), "wg0", parse(t, after), ReloadOptions{}); err != nil {
+					t.Fatalf("reload: %v\n%s", err, r.stderr)
+				}
+				t.Logf("reload:\n%s", r.stderr)
+				if diff := cmp.Diff(plan, r.stderr.String()); diff != "" {
+					t.Errorf("dry run differs from the reload (-dry +real):\n%s", diff)
+				}
+				if before == after && r.stderr.Len() > 0 {
+					t.Errorf("nothing changed, yet reload printed:\n%s", r.stderr)
+				}
+
+				want := fresh.state(false)
+				// Like down, reload leaves src_valid_mark as it is.
+				if fullFamilies(parseApplied(t, before))[4] {
+					want = strings.Replace(want, "src_valid_mark:0", "src_valid_mark:1", 1)
+				}
+				if diff := cmp.Diff(want, r.state(false)); diff != "" {
+					t.Errorf("state after reload differs from a fresh up (-fresh +reload):\n%s", diff)
+				}
+				if diff := cmp.Diff(fresh.applied(t), r.applied(t)); diff != "" {
+					t.Errorf("journal baseline differs from a fresh up's (-fresh +reload):\n%s", diff)
+				}
+				if len(r.hooks.Cmds) != hooks {
+					t.Errorf("reload ran hooks: %v", r.hooks.Cmds[hooks:])
+				}
+				wantTouched := tt.touched
+				if dir == "back" {
+					wantTouched = touchedBack(tt.name, tt.touched)
+				}
+				if diff := cmp.Diff(wantTouched, r.touched()); diff != "" {
+					t.Errorf("peers sent a configuration (-want +got):\n%s\nreload:\n%s", diff, r.stderr)
+				}
+
+				// Down undoes exactly what up and reload left.
+				if err := r.Down(context.Background(), "wg0", parse(t, after), nil); err != nil {
+					t.Fatalf("down: %v", err)
+				}
+				want = pristine
+				if fullFamilies(parseApplied(t, before))[4] || fullFamilies(parseApplied(t, after))[4] {
+					want = strings.Replace(want, "src_valid_mark:0", "src_valid_mark:1", 1)
+				}
+				if diff := cmp.Diff(want, r.state(true)); diff != "" {
+					t.Errorf("state after down (-before up +after down):\n%s", diff)
+				}
+			})
+		}
+	}
+}
+
+// touchedBack is the peers the reverse of a case sends: the same, except
+// where a case's direction matters.
+func touchedBack(name string, touched []string) []string {
+	switch name {
+	case "prefix moved to a new peer", "prefix moved, then more":
+		// B must get 10.2.0.0/16 back.
+		return append([]string{"B"}, touched...)
+	case "prefix taken by a changed peer":
+		// A loses 10.2.0.0/16 to B, which is enough.
+		return []string{"B"}
+	}
+	return touched
+}
+
+func parseApplied(t *testing.T, text string) *Applied {
+	t.Helper()
+	cfg := parse(t, text)
+	peers, err := mergePeers(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newApplied(cfg, peers)
+}
+
+// TestReloadTableSequence walks Table through 1234, off and auto, and the
+// full tunnel on and off, each reload reaching a fresh up's state.
+func TestReloadTableSequence(t *testing.T) {
+	full := edit(reloadBase, "AllowedIPs = 10.1.0.0/16=>AllowedIPs = 0.0.0.0/0, ::/0")
+	withTable := func(text, table string) string {
+		return edit(text, "Address = 10.0.0.2/24=>Address = 10.0.0.2/24\nTable = "+table)
+	}
+	seq := []string{withTable(reloadBase, "1234"), withTable(reloadBase, "off"), withTable(reloadBase, "auto"), full, withTable(full, "1234"), withTable(full, "off"), full, reloadBase}
+	r := newReloadEnv(t)
+	if err := r.Up(context.Background(), "wg0", parse(t, testKeys.Replace(seq[0]))); err != nil {
+		t.Fatal(err)
+	}
+	for i, text := range seq[1:] {
+		text = testKeys.Replace(text)
+		r.stderr.Reset()
+		if err := r.Reload(context.Background(), "wg0", parse(t, text), ReloadOptions{}); err != nil {
+			t.Fatalf("reload %d: %v\n%s", i+1, err, r.stderr)
+		}
+		fresh := newReloadEnv(t)
+		if err := fresh.Up(context.Background(), "wg0", parse(t, text)); err != nil {
+			t.Fatal(err)
+		}
+		want := strings.Replace(fresh.state(false), "src_valid_mark:0", "src_valid_mark:1", 1)
+		if diff := cmp.Diff(want, strings.Replace(r.state(false), "src_valid_mark:0", "src_valid_mark:1", 1)); diff != "" {
+			t.Errorf("step %d: state differs from a fresh up (-fresh +reload):\n%s\nreload:\n%s", i+1, diff, r.stderr)
+		}
+	}
+}
+
+// TestReloadTranscript pins the commands of one reload that changes a bit
+// of everything.
+func TestReloadTranscript(t *testing.T) {
+	r := newReloadEnv(t)
+	before := testKeys.Replace(edit(reloadBase, "Address = 10.0.0.2/24=>Address = 10.0.0.2/24\nDNS = 10.0.0.53"))
+	if err := r.Up(context.Background(), "wg0", parse(t, before)); err != nil {
+		t.Fatal(err)
+	}
+	r.stderr.Reset()
+	after := testKeys.Replace(edit(reloadBase, "Address = 10.0.0.2/24=>Address = 10.0.0.3/24\nDNS = 10.0.0.54",
+		"AllowedIPs = 10.1.0.0/16=>AllowedIPs = 0.0.0.0/0", "PresharedKey = <PSK1>=>PresharedKey = <PSK2>", peerC))
+	if err := r.Reload(context.Background(), "wg0", parse(t, after), ReloadOptions{}); err != nil {
+		t.Fatalf("reload: %v\n%s", err, r.stderr)
+	}
+	want := `[#] wg set wg0 peer <A> allowed-ips 0.0.0.0/0
+[#] wg set wg0 peer <B> preshared-key /dev/fd/63
+[#] wg set wg0 peer <C> allowed-ips 10.4.0.0/16
+[#] ip -4 route del 10.1.0.0/16 dev wg0
+[#] ip -4 address del 10.0.0.2/24 dev wg0
+[#] ip -4 address add 10.0.0.3/24 dev wg0
+[#] resolvconf -d wg0 -f
+[#] resolvconf -a wg0 -m 0 -x
+[#] wg set wg0 fwmark 51820
+[#] ip -4 route add 10.4.0.0/16 dev wg0
+[#] ip -4 rule add not fwmark 51820 table 51820
+[#] ip -4 rule add table main suppress_prefixlength 0
+[#] ip -4 route add 0.0.0.0/0 dev wg0 table 51820
+[#] sysctl -q net.ipv4.conf.all.src_valid_mark=1
+[#] nft -f /dev/fd/63
+`
+	if diff := cmp.Diff(testKeys.Replace(want), r.stderr.String()); diff != "" {
+		t.Errorf("transcript (-want +got):\n%s", diff)
+	}
+	if got := r.rc.records["wg0"]; got != "nameserver 10.0.0.54\n" {
+		t.Errorf("resolvconf record %q", got)
+	}
+}
+
+// reloadFaulty is the transition the fault injection runs: every kind of
+// step, and the full tunnel switched on.
+var reloadFaulty = reloadCases[len(reloadCases)-1]
+
+// TestReloadRollback fails every system call of every case's reload in
+// turn, and the DNS commands: the system (the device's peers in full
+// included), the DNS records and the journal must then be exactly as before
+// the reload, and the error must name the cause.
+func TestReloadRollback(t *testing.T) {
+	for _, tt := range reloadCases {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			testReloadRollback(t, tt.before, tt.after)
+		})
+	}
+}
+
+func testReloadRollback(t *testing.T, from, to string) {
+	from, to = testKeys.Replace(from), testKeys.Replace(to)
+	for _, dir := range []string{"forward", "back"} {
+		before, after := from, to
+		if dir == "back" {
+			before, after = to, from
+		}
+		// A successful run counts the calls to fail.
+		r := newReloadEnv(t)
+		if err := r.Up(context.Background(), "wg0", parse(t, before)); err != nil {
+			t.Fatal(err)
+		}
+		base := maps(r.f.calls)
+		adds := r.rc.adds
+		if err := r.Reload(context.Background(), "wg0", parse(t, after), ReloadOptions{}); err != nil {
+			t.Fatalf("reload: %v\n%s", err, r.stderr)
+		}
+		var points []string
+		for _, op := range sortedKeys(r.f.calls) {
+			for k := base[op] + 1; k <= r.f.calls[op]; k++ {
+				points = append(points, fmt.Sprintf("%s#%d", op, k))
+			}
+		}
+		for k := adds + 1; k <= r.rc.adds; k++ {
+			points = append(points, fmt.Sprintf("resolvconf#%d", k))
+		}
+		for _, point := range points {
+			t.Run(dir+"/"+point, func(t *testing.T) {
+				t.Parallel() // the journal's fsyncs dominate
+				r := newReloadEnv(t)
+				if err := r.Up(context.Background(), "wg0", parse(t, before)); err != nil {
+					t.Fatal(err)
+				}
+				state, journal := r.state(true), r.journal(t)
+				if n, ok := strings.CutPrefix(point, "resolvconf#"); ok {
+					fmt.Sscan(n, &r.rc.failAt)
+				} else {
+					r.f.fail = point
+				}
+				r.stderr.Reset()
+				err := r.Reload(context.Background(), "wg0", parse(t, after), ReloadOptions{})
+				if err == nil {
+					t.Fatalf("reload succeeded despite the failure\n%s", r.stderr)
+				}
+				if !strings.Contains(err.Error(), "injected failure") && !strings.Contains(err.Error(), "exit status 1") {
+					t.Errorf("error %q does not name the cause", err)
+				}
+				if strings.Contains(err.Error(), "rolling back") {
+					t.Errorf("rollback failed: %v", err)
+				}
+				if diff := cmp.Diff(state, r.state(true)); diff != "" {
+					t.Errorf("state after rollback (-before +after):\n%s\ntranscript:\n%s", diff, r.stderr)
+				}
+				if diff := cmp.Diff(journal, r.journal(t)); diff != "" {
+					t.Errorf("journal after rollback (-before +after):\n%s", diff)
+				}
+			})
+		}
+	}
+}
+
+func maps(m map[string]int) map[string]int {
+	out := make(map[string]int, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// TestReloadInterrupted cancels the context: nothing changes.
+func TestReloadInterrupted(t *testing.T) {
+	r := newReloadEnv(t)
+	if err := r.Up(context.Background(), "wg0", parse(t, testKeys.Replace(reloadFaulty.before))); err != nil {
+		t.Fatal(err)
+	}
+	state, journal := r.state(true), r.journal(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := r.Reload(ctx, "wg0", parse(t, testKeys.Replace(reloadFaulty.after)), ReloadOptions{}); err == nil {
+		t.Fatal("reload succeeded with a cancelled context")
+	}
+	if diff := cmp.Diff(state, r.state(true)); diff != "" || r.journal(t) != journal {
+		t.Errorf("state after an interrupted reload (-before +after):\n%s", diff)
+	}
+}
+
+func TestReloadRefuses(t *testing.T) {
+	text := testKeys.Replace(reloadBase)
+	tests := []struct {
+		name string
+		prep func(t *testing.T, r *reloadEnv)
+		cfg  string
+		want string
+	}{
+		{name: "not up", want: "`wg0' is not a WireGuard interface"},
+		{name: "no journal", prep: func(t *testing.T, r *reloadEnv) {
+			r.up(t, text)
+			os.Remove(journalPath(r.StateDir, "wg0"))
+		}, want: "not brought up by wg-quick"},
+		{name: "old journal", prep: func(t *testing.T, r *reloadEnv) {
+			r.up(t, text)
+			j, _ := loadJournal(r.StateDir, "wg0")
+			j.Applied = nil
+			j.save()
+		}, want: "without reload"},
+		{name: "bad table", prep: func(t *testing.T, r *reloadEnv) { r.up(t, text) }, cfg: edit(text, "Address = 10.0.0.2/24=>Address = 10.0.0.2/24\nTable = nosuch"), want: "table `nosuch'"},
+		{name: "unresolvable", prep: func(t *testing.T, r *reloadEnv) { r.up(t, text) }, cfg: edit(text, "Endpoint = vpn.example.com:51820=>Endpoint = nosuch.example.com:51820"), want: "Name or service not known"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newReloadEnv(t)
+			if tt.prep != nil {
+				tt.prep(t, r)
+			}
+			if tt.cfg == "" {
+				tt.cfg = text
+			}
+			state := r.state(true)
+			r.stderr.Reset()
+			r.f.configs = nil
+			err := r.Reload(context.Background(), "wg0", parse(t, tt.cfg), ReloadOptions{})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+			if r.state(true) != state || r.stderr.Len() != 0 || len(r.f.configs) != 0 {
+				t.Errorf("a refused reload changed something: %s", r.stderr)
+			}
+		})
+	}
+}
+
+func (r *reloadEnv) up(t *testing.T, text string) {
+	t.Helper()
+	if err := r.Up(context.Background(), "wg0", parse(t, text)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestJournalApplied pins what the journal stores of a configuration: no
+// secret, endpoints as written.
+func TestJournalApplied(t *testing.T) {
+	r := newReloadEnv(t)
+	r.up(t, testKeys.Replace(edit(reloadBase, "Address = 10.0.0.2/24=>Address = 10.0.0.2/24\nDNS = 10.0.0.53, example.com")))
+	text := r.journal(t)
+	for _, secret := range []string{testKey(0x10).String(), testKey(0x30).String()} {
+		if strings.Contains(text, secret) {
+			t.Errorf("the journal holds a secret:\n%s", text)
+		}
+	}
+	var j struct {
+		Applied json.RawMessage `json:"applied"`
+	}
+	if err := json.Unmarshal([]byte(text), &j); err != nil {
+		t.Fatal(err)
+	}
+	got := regexp.MustCompile(`\s+`).ReplaceAllString(string(j.Applied), "")
+	want := testKeys.Replace(`{"public_key":"` + publicOf(testKey(0x10)) + `","listen_port":51820,"addresses":["10.0.0.2/24"],"dns":["10.0.0.53"],"dns_search":["example.com"],` +
+		`"peers":[{"public_key":"<A>","endpoint":"192.0.2.1:51820","allowed_ips":["10.1.0.0/16"]},` +
+		`{"public_key":"<B>","psk_sha256":"` + fingerprint(testKey(0x30)) + `","endpoint":"vpn.example.com:51820","persistent_keepalive":25,"allowed_ips":["10.2.0.0/16","10.3.0.1/32"]}],` +
+		`"routes":[{"prefix":"10.3.0.1/32"},{"prefix":"10.2.0.0/16"},{"prefix":"10.1.0.0/16"}]}`)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("journal's applied (-want +got):\n%s", diff)
+	}
+}
+
+func publicOf(k wgtypes.Key) string { return keys.Public(k).String() }
+
+func Test_mergePeers(t *testing.T) {
+	cfg := parse(t, testKeys.Replace(`[Peer]
+PublicKey = <A>
+AllowedIPs = 10.1.0.0/16, 10.2.0.7/16
+[Peer]
+PublicKey = <B>
+AllowedIPs = 10.1.0.0/16
+[Peer]
+PublicKey = <A>
+Endpoint = 192.0.2.1:1
+AllowedIPs = +10.3.0.0/16
+[Peer]
+PublicKey = <C>
+AllowedIPs = 10.4.0.0/16
+[Peer]
+PublicKey = <C>
+AllowedIPs = 10.5.0.0/16
+`))
+	peers, err := mergePeers(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range peers {
+		a := p.applied()
+		got = append(got, fmt.Sprintf("%s %s %v", keyName[p.key], a.Endpoint, a.AllowedIPs))
+	}
+	// 10.1.0.0/16 moved to B; + adds to A; C's second section replaces.
+	want := []string{"A 192.0.2.1:1 [10.2.0.0/16 10.3.0.0/16]", "B  [10.1.0.0/16]", "C  [10.5.0.0/16]"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("merged peers (-want +got):\n%s", diff)
+	}
+}
