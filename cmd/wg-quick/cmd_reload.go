@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wgtools/wgtools/internal/config"
 	"github.com/wgtools/wgtools/internal/quick"
 )
 
@@ -48,19 +49,12 @@ func isDryRunForm(args []string) bool {
 }
 
 func (e *env) reload(ctx context.Context, file, iface string, dryRun bool) error {
-	cfg, warnings, err := e.parse(file)
-	if err != nil {
-		return err
-	}
-	// Up prints wg's parse warnings where `wg addconf` would; reload
-	// sends no file to wg, so they come first.
-	for _, w := range warnings {
-		fmt.Fprintln(e.stderr, w)
-	}
-	q, done, err := e.newQuickEnv(iface)
-	if err != nil {
-		return err
-	}
-	defer done()
-	return q.Reload(ctx, iface, cfg, quick.ReloadOptions{DryRun: dryRun})
+	return e.withQuick(file, iface, func(q *quick.Env, cfg *config.Config, warnings []string) error {
+		// Up prints wg's parse warnings where `wg addconf` would; reload
+		// sends no file to wg, so they come first.
+		for _, w := range warnings {
+			fmt.Fprintln(e.stderr, w)
+		}
+		return q.Reload(ctx, iface, cfg, quick.ReloadOptions{DryRun: dryRun})
+	})
 }

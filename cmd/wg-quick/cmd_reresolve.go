@@ -4,6 +4,9 @@ import (
 	"context"
 
 	"github.com/spf13/cobra"
+
+	"github.com/wgtools/wgtools/internal/config"
+	"github.com/wgtools/wgtools/internal/quick"
 )
 
 // newReresolveCommand builds `wg-quick reresolve CONFIG`: the peers whose
@@ -26,14 +29,7 @@ func newReresolveCommand(e *env) *cobra.Command {
 }
 
 func (e *env) reresolve(ctx context.Context, file, iface string) error {
-	cfg, _, err := e.parse(file)
-	if err != nil {
-		return err
-	}
-	q, done, err := e.newQuickEnv(iface)
-	if err != nil {
-		return err
-	}
-	defer done()
-	return q.Reresolve(ctx, iface, cfg)
+	return e.withQuick(file, iface, func(q *quick.Env, cfg *config.Config, _ []string) error {
+		return q.Reresolve(ctx, iface, cfg)
+	})
 }

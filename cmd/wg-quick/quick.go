@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -75,7 +76,10 @@ func (e *env) newQuickEnv(iface string) (*quick.Env, func(), error) {
 	return q, func() { rt.Close(); dev.Close() }, nil
 }
 
-func (e *env) up(ctx context.Context, file, iface string) error {
+// withQuick parses the file and runs fn with the orchestrator wired to
+// the system; every verb that changes or reads a live interface goes
+// through it.
+func (e *env) withQuick(file, iface string, fn func(q *quick.Env, cfg *config.Config, warnings []string) error) error {
 	cfg, warnings, err := e.parse(file)
 	if err != nil {
 		return err
@@ -85,45 +89,33 @@ func (e *env) up(ctx context.Context, file, iface string) error {
 		return err
 	}
 	defer done()
-	q.ConfigWarnings = warnings
-	return q.Up(ctx, iface, cfg)
+	return fn(q, cfg, warnings)
+}
+
+func (e *env) up(ctx context.Context, file, iface string) error {
+	return e.withQuick(file, iface, func(q *quick.Env, cfg *config.Config, warnings []string) error {
+		q.ConfigWarnings = warnings
+		return q.Up(ctx, iface, cfg)
+	})
 }
 
 func (e *env) down(ctx context.Context, file, iface string) error {
-	cfg, _, err := e.parse(file)
-	if err != nil {
-		return err
-	}
-	q, done, err := e.newQuickEnv(iface)
-	if err != nil {
-		return err
-	}
-	defer done()
-	return q.Down(ctx, iface, cfg, func() error { return e.saveWith(ctx, q, file, iface, cfg) })
+	return e.withQuick(file, iface, func(q *quick.Env, cfg *config.Config, _ []string) error {
+		return q.Down(ctx, iface, cfg, func() error { return e.saveWith(ctx, q, file, iface, cfg) })
+	})
 }
 
 func (e *env) save(ctx context.Context, file, iface string) error {
-	cfg, _, err := e.parse(file)
-	if err != nil {
-		return err
-	}
-	q, done, err := e.newQuickEnv(iface)
-	if err != nil {
-		return err
-	}
-	defer done()
-	names, err := q.Device.Names()
-	if err != nil {
-		return err
-	}
-	found := false
-	for _, n := range names {
-		found = found || n == iface
-	}
-	if !found {
-		return fmt.Errorf("`%s' is not a WireGuard interface", iface)
-	}
-	return e.saveWith(ctx, q, file, iface, cfg)
+	return e.withQuick(file, iface, func(q *quick.Env, cfg *config.Config, _ []string) error {
+		names, err := q.Device.Names()
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(names, iface) {
+			return fmt.Errorf("`%s' is not a WireGuard interface", iface)
+		}
+		return e.saveWith(ctx, q, file, iface, cfg)
+	})
 }
 
 func (e *env) saveWith(ctx context.Context, q *quick.Env, file, iface string, cfg *config.Config) error {
