@@ -36,11 +36,11 @@ func runSet(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	wc, err := device.WGConfig(c, device.Set)
+	req, err := device.WGRequest(c, device.Set)
 	if err != nil {
 		return fmt.Errorf("Unable to modify interface: %s", device.Strerror(err))
 	}
-	return e.configure(truncateName(args[0]), wc)
+	return e.apply(truncateName(args[0]), req)
 }
 
 // truncateName cuts an interface name to what the kernel holds, as wg's

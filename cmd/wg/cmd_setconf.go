@@ -49,12 +49,12 @@ func runSetconf(ctx context.Context, e *env, sub string, args []string) error {
 		}
 		return fmt.Errorf("%w\nConfiguration parsing error", err)
 	}
-	var wc wgtypes.Config
+	var req device.Request
 	switch sub {
 	case "setconf":
-		wc, err = device.WGConfig(c, device.Replace)
+		req, err = device.WGRequest(c, device.Replace)
 	case "addconf":
-		wc, err = device.WGConfig(c, device.Set)
+		req, err = device.WGRequest(c, device.Set)
 	case "syncconf":
 		var cur *wgtypes.Device
 		if len(c.Peers) > 0 {
@@ -68,12 +68,12 @@ func runSetconf(ctx context.Context, e *env, sub string, args []string) error {
 		} else {
 			cur = &wgtypes.Device{}
 		}
-		wc, err = device.SyncConfig(c, cur)
+		req.Config, err = device.SyncConfig(c, cur)
 	}
 	if err != nil {
 		return fmt.Errorf("Unable to modify interface: %s", device.Strerror(err))
 	}
-	return e.configure(name, wc)
+	return e.apply(name, req)
 }
 
 func newShowconfCommand(e *env) *cobra.Command {

@@ -37,11 +37,11 @@ func (e *env) get(name string) (*wgtypes.Device, error) {
 	return nil, fmt.Errorf("Unable to access interface: %s", device.Strerror(err))
 }
 
-// configure sends a request, with wg's wording on failure.
-func (e *env) configure(name string, cfg wgtypes.Config) error {
+// apply sends a request, with wg's wording on failure.
+func (e *env) apply(name string, req device.Request) error {
 	c, err := e.client()
 	if err == nil {
-		err = c.Configure(name, cfg)
+		err = c.Apply(name, req)
 	}
 	if err != nil {
 		return fmt.Errorf("Unable to modify interface: %s", device.Strerror(err))

@@ -28,9 +28,47 @@ const (
 	Replace
 )
 
-// ErrRemoveAllowedIP is returned for the upstream `-ADDR` allowed-ip syntax,
-// which wgctrl cannot express yet.
+// ErrRemoveAllowedIP is returned for the upstream `-ADDR` allowed-ip syntax
+// where it cannot be sent: to a kernel device through wgctrl, which cannot
+// express it yet, or in a request built by WGConfig.
 var ErrRemoveAllowedIP = fmt.Errorf("removing a single allowed IP (-ADDR) is not supported by this device interface: %w", syscall.EOPNOTSUPP)
+
+// Request is a configuration request that may also remove single allowed
+// IPs (the upstream `-ADDR` syntax): Remove[i] lists the prefixes to take
+// from Config.Peers[i].
+type Request struct {
+	Config wgtypes.Config
+	Remove [][]netip.Prefix
+}
+
+// WGRequest is WGConfig that also carries `-ADDR` removals instead of
+// refusing them. Client.Apply sends them to userspace devices, whose UAPI
+// has `allowed_ip=-ADDR` (our embedded device does; wireguard-go releases
+// before 2025 answer EINVAL).
+func WGRequest(c *config.Config, mode Mode) (Request, error) {
+	stripped := *c
+	stripped.Peers = make([]config.Peer, len(c.Peers))
+	remove := make([][]netip.Prefix, len(c.Peers))
+	hasRemoval := false
+	for i, p := range c.Peers {
+		p.AllowedIPs = slices.DeleteFunc(slices.Clone(p.AllowedIPs), func(a config.AllowedIP) bool {
+			if a.Remove {
+				remove[i] = append(remove[i], a.Prefix.Masked())
+				hasRemoval = true
+			}
+			return a.Remove
+		})
+		stripped.Peers[i] = p
+	}
+	cfg, err := WGConfig(&stripped, mode)
+	if err != nil {
+		return Request{}, err
+	}
+	if !hasRemoval {
+		remove = nil
+	}
+	return Request{Config: cfg, Remove: remove}, nil
+}
 
 // WGConfig converts a parsed configuration into one wgctrl request. In
 // Replace mode absent interface fields are sent as zero (wg's setconf

@@ -186,8 +186,16 @@ func (c *Client) Get(name string) (*wgtypes.Device, error) {
 
 // Configure sends one configuration request.
 func (c *Client) Configure(name string, cfg wgtypes.Config) error {
+	return c.Apply(name, Request{Config: cfg})
+}
+
+// Apply sends one request, with its single allowed-IP removals when the
+// device is a userspace one; a kernel device gets ErrRemoveAllowedIP for
+// those, as wgctrl cannot say them yet.
+func (c *Client) Apply(name string, req Request) error {
+	cfg := req.Config
 	if path, ok := c.socketFile(name); ok {
-		err := uapiSet(path, cfg)
+		err := uapiSet(path, cfg, req.Remove)
 		if err == nil {
 			return nil
 		}
@@ -198,6 +206,9 @@ func (c *Client) Configure(name string, cfg wgtypes.Config) error {
 	}
 	if err := c.kernelCheck(name); err != nil {
 		return err
+	}
+	if len(req.Remove) > 0 {
+		return ErrRemoveAllowedIP
 	}
 	wg, err := c.kernelClient()
 	if err != nil {

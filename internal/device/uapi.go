@@ -28,7 +28,8 @@ import (
 //     from IPv4-mapped IPv6), drops handshakes whose nanoseconds are 0, and
 //     turns a device's errno into an opaque string;
 //   - IPv4-mapped allowed IPs are written back as IPv4 by net.IPNet.String;
-//   - the upstream `-ADDR` allowed-ip removal cannot be expressed.
+//   - the upstream `-ADDR` allowed-ip removal cannot be expressed (here it
+//     is `allowed_ip=-ADDR`).
 // The kernel path still goes through wgctrl's generic netlink client.
 
 // uapiGet reads a device over its UAPI socket.
@@ -169,7 +170,7 @@ func peerField(p *wgtypes.Peer, k string, v []byte, hsSec, hsNsec *int64) error 
 // same request wg sends: device fields, then per peer public_key, remove or
 // preshared_key, endpoint, keepalive, replace_allowed_ips, allowed_ip) and
 // returns the device's errno.
-func uapiSet(path string, cfg wgtypes.Config) error {
+func uapiSet(path string, cfg wgtypes.Config, remove [][]netip.Prefix) error {
 	conn, err := net.Dial("unix", path)
 	if err != nil {
 		return err
@@ -189,7 +190,7 @@ func uapiSet(path string, cfg wgtypes.Config) error {
 	if cfg.ReplacePeers {
 		w.WriteString("replace_peers=true\n")
 	}
-	for _, p := range cfg.Peers {
+	for i, p := range cfg.Peers {
 		w.WriteString("public_key=" + keys.EncodeHex(p.PublicKey) + "\n")
 		if p.Remove {
 			w.WriteString("remove=true\n")
@@ -212,6 +213,13 @@ func uapiSet(path string, cfg wgtypes.Config) error {
 		if p.ReplaceAllowedIPs {
 			w.WriteString("replace_allowed_ips=true\n")
 		}
+		// Removals first: a device that does not know `-ADDR` then fails
+		// before this peer's additions are made.
+		if i < len(remove) {
+			for _, pfx := range remove[i] {
+				w.WriteString("allowed_ip=-" + pfx.String() + "\n")
+			}
+		}
 		for _, n := range p.AllowedIPs {
 			if pfx, ok := prefix(n); ok {
 				w.WriteString("allowed_ip=" + pfx.String() + "\n")
@@ -233,6 +241,10 @@ func uapiSet(path string, cfg wgtypes.Config) error {
 	n, err := strconv.Atoi(string(bytes.TrimSpace(v)))
 	if err != nil {
 		return syscall.EPROTO
+	}
+	if n < 0 {
+		// Older wireguard-go releases report errno negated.
+		n = -n
 	}
 	if n != 0 {
 		return syscall.Errno(n)
