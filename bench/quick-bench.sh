@@ -7,7 +7,8 @@
 # routes (WG_QUICK_TIMING=1).
 #
 #   bench/quick-bench.sh [PEERS...]   (default: 1 100 1000 5000)
-#   RUNS=5; V6=1 adds a 1000-peer case with 3 allowed IPs each incl. IPv6.
+#   RUNS=5; a 1000-peer case with 3 allowed IPs each incl. IPv6 is added
+#   unless V6=0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 read -r -a sizes <<<"${*:-1 100 1000 5000}"

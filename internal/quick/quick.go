@@ -163,6 +163,18 @@ func (e *Env) Up(ctx context.Context, iface string, cfg *config.Config) (err err
 	if err != nil {
 		return err
 	}
+	// A journal with no link means an earlier `up` of this name lost its
+	// interface without a `down` (its userspace device was killed, the
+	// link was deleted by hand, the host crashed mid-up): undo what it left
+	// behind first, or its rules would stay forever.
+	if old, err := loadJournal(e.StateDir, iface); err != nil {
+		return err
+	} else if old != nil {
+		e.logf("[!] Cleaning up after an earlier `%s' whose interface is gone.", iface)
+		if err := e.undo(old, false); err != nil {
+			return fmt.Errorf("cleaning up the earlier %s: %w", iface, err)
+		}
+	}
 	j := &Journal{Interface: iface, Applied: newApplied(cfg, peers), path: journalPath(e.StateDir, iface)}
 	defer func() {
 		if err != nil {
@@ -562,8 +574,19 @@ func (e *Env) Down(ctx context.Context, iface string, cfg *config.Config, save f
 	if err != nil {
 		return err
 	}
+	j, err := loadJournal(e.StateDir, iface)
+	if err != nil {
+		return err
+	}
 	if !slices.Contains(names, iface) {
-		return &Error{fmt.Sprintf("`%s' is not a WireGuard interface", iface)}
+		if j == nil {
+			return &Error{fmt.Sprintf("`%s' is not a WireGuard interface", iface)}
+		}
+		// The interface is gone (its userspace device was killed, or the
+		// link deleted by hand) but what up set around it is not: remove
+		// that. There is nothing to run hooks on or save.
+		e.logf("[!] `%s' is gone; removing what wg-quick up set up for it.", iface)
+		return e.undoDown(j)
 	}
 	if err := e.Hooks.Run(ctx, cfg.Interface.PreDown); err != nil {
 		return err
@@ -573,22 +596,36 @@ func (e *Env) Down(ctx context.Context, iface string, cfg *config.Config, save f
 			return err
 		}
 	}
-	j, err := loadJournal(e.StateDir, iface)
-	if err != nil {
-		return err
-	}
 	if j == nil {
 		// Not brought up by us (or the state is gone): undo what the
 		// configuration implies, as wg-quick does.
 		j = e.journalFromConfig(iface, cfg)
 	}
-	// wg-quick's order: policy rules, link, DNS, firewall.
-	order := map[string]int{"sysctl": 0, "rule": 1, "link": 2, "dns": 3, "firewall": 4}
-	slices.SortStableFunc(j.Undo, func(a, b Undo) int { return cmp.Compare(order[b.Kind], order[a.Kind]) })
-	if err := e.undo(j, false); err != nil {
+	if err := e.undoDown(j); err != nil {
 		return err
 	}
 	return e.Hooks.Run(ctx, cfg.Interface.PostDown)
+}
+
+// undoDown undoes a journal in wg-quick's down order (policy rules, link,
+// DNS, firewall), then waits briefly for a userspace device to go with its
+// link: listing the interfaces removes its socket once nothing answers on
+// it, as wg does, so no stale socket is left behind.
+func (e *Env) undoDown(j *Journal) error {
+	order := map[string]int{"sysctl": 0, "rule": 1, "link": 2, "dns": 3, "firewall": 4}
+	slices.SortStableFunc(j.Undo, func(a, b Undo) int { return cmp.Compare(order[b.Kind], order[a.Kind]) })
+	userspace := slices.ContainsFunc(j.Undo, func(u Undo) bool { return u.Kind == "link" && u.Userspace })
+	if err := e.undo(j, false); err != nil {
+		return err
+	}
+	for i := 0; userspace && i < 50; i++ {
+		names, err := e.Device.Names()
+		if err != nil || !slices.Contains(names, j.Interface) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return nil
 }
 
 // journalFromConfig reconstructs what an `up` of cfg would have recorded,

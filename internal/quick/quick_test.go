@@ -637,3 +637,54 @@ func Test_sortRoutes(t *testing.T) {
 		t.Errorf("order (-want +got):\n%s", diff)
 	}
 }
+
+// TestDownAfterDeviceKilled: the userspace device died (SIGKILL) and took
+// its link along; down must still remove the rules, firewall and DNS that
+// up recorded, instead of refusing as wg-quick does.
+func TestDownAfterDeviceKilled(t *testing.T) {
+	f := newFakeSystem()
+	rec := &sysexec.Recorder{}
+	var stderr bytes.Buffer
+	e := newEnv(t, f, rec, &stderr)
+	before := f.String()
+	cfg := parse(t, fullTunnel)
+	if err := e.Up(context.Background(), "wg0", cfg); err != nil {
+		t.Fatal(err)
+	}
+	f.DeleteLink("wg0") // the daemon is gone, and its TUN with it
+	if err := e.Down(context.Background(), "wg0", cfg, nil); err != nil {
+		t.Fatalf("down after the device died: %v", err)
+	}
+	want := strings.Replace(before, "src_valid_mark:0", "src_valid_mark:1", 1)
+	if diff := cmp.Diff(want, f.String()); diff != "" {
+		t.Errorf("state (-want +got):\n%s", diff)
+	}
+	if !slices.Contains(rec.Cmds, "resolvconf -d wg0 -f") {
+		t.Errorf("DNS not removed: %v", rec.Cmds)
+	}
+	// Without a journal, a missing interface is still the reference's error.
+	if err := e.Down(context.Background(), "wg0", cfg, nil); err == nil || !strings.Contains(err.Error(), "is not a WireGuard interface") {
+		t.Errorf("second down: %v", err)
+	}
+}
+
+// TestUpCleansStaleJournal: up after the device died without a down first
+// removes what the earlier up left, so rules do not pile up.
+func TestUpCleansStaleJournal(t *testing.T) {
+	f := newFakeSystem()
+	rec := &sysexec.Recorder{}
+	var stderr bytes.Buffer
+	e := newEnv(t, f, rec, &stderr)
+	cfg := parse(t, fullTunnel)
+	if err := e.Up(context.Background(), "wg0", cfg); err != nil {
+		t.Fatal(err)
+	}
+	first := f.String()
+	f.DeleteLink("wg0")
+	if err := e.Up(context.Background(), "wg0", cfg); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(first, f.String()); diff != "" {
+		t.Errorf("second up differs from the first (rules piled up?) (-first +second):\n%s", diff)
+	}
+}
