@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"slices"
 	"syscall"
 )
 
@@ -72,6 +71,10 @@ type Applied struct {
 	// Routes are the routes up and reload added through the interface
 	// (the kernel's own routes for its addresses are not among them).
 	Routes []AppliedRoute `json:"routes,omitempty"`
+
+	// routeIndex mirrors Routes for addRoute; it is rebuilt whenever Routes
+	// was replaced behind its back (its length no longer matches).
+	routeIndex map[AppliedRoute]bool
 }
 
 // AppliedPeer is one peer as the device holds it after every [Peer]
@@ -100,7 +103,16 @@ func (a *Applied) addRoute(p netip.Prefix, table int) {
 		return
 	}
 	r := AppliedRoute{Prefix: p, Table: table}
-	if !slices.Contains(a.Routes, r) {
+	// An index instead of a search per route, which made up quadratic in
+	// the number of peers.
+	if a.routeIndex == nil || len(a.routeIndex) != len(a.Routes) {
+		a.routeIndex = make(map[AppliedRoute]bool, len(a.Routes))
+		for _, x := range a.Routes {
+			a.routeIndex[x] = true
+		}
+	}
+	if !a.routeIndex[r] {
+		a.routeIndex[r] = true
 		a.Routes = append(a.Routes, r)
 	}
 }

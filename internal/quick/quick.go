@@ -371,6 +371,16 @@ func (e *Env) addRoutes(iface string, table int, j *Journal) error {
 	sortRoutes(prefixes)
 	mark := uint32(d.FirewallMark)
 	defer func() { j.Applied.Mark = mark }()
+	// wg-quick asks `ip route show dev IF match P` before each route; one
+	// listing kept up to date here answers the same without a dump per
+	// prefix (a dump per prefix made up quadratic in the number of peers).
+	var onLink []netip.Prefix
+	added := map[netip.Prefix]bool{}
+	if table < 0 {
+		if onLink, err = e.Router.LinkRoutes(iface); err != nil {
+			return err
+		}
+	}
 	for _, p := range prefixes {
 		switch {
 		case table > 0:
@@ -386,21 +396,32 @@ func (e *Env) addRoutes(iface string, table int, j *Journal) error {
 			}
 			j.Applied.addRoute(p, int(mark))
 		default:
-			covered, err := e.Router.RouteOnLinkCovers(iface, p)
-			if err != nil {
-				return err
-			}
-			if covered {
+			// Prefixes come longest first, so a route added earlier can
+			// cover p only by being p itself.
+			if added[p] || covers(onLink, p) {
 				continue
 			}
 			e.cmdf("ip %s route add %s dev %s", family(p), p, iface)
 			if err := e.Router.AddRoute(iface, p, 0); err != nil {
 				return err
 			}
+			added[p] = true
 			j.Applied.addRoute(p, 0)
 		}
 	}
 	return nil
+}
+
+// covers reports whether a route in routes contains p (same family, prefix
+// no longer than p's), which is what `ip route show dev IF match P` prints
+// something for.
+func covers(routes []netip.Prefix, p netip.Prefix) bool {
+	for _, r := range routes {
+		if r.Addr().Is4() == p.Addr().Is4() && r.Bits() <= p.Bits() && r.Masked().Contains(p.Addr()) {
+			return true
+		}
+	}
+	return false
 }
 
 // addDefault routes a /0 through the tunnel the way wg-quick does: a
