@@ -136,7 +136,30 @@ func WGConfig(c *config.Config, mode Mode) (wgtypes.Config, error) {
 }
 
 func ipNet(p netip.Prefix) net.IPNet {
-	return net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+	return net.IPNet{IP: p.Addr().AsSlice(), Mask: cidrMask(p.Bits(), p.Addr().BitLen())}
+}
+
+// masks4 and masks6 hold every netmask once: allowed IPs share them rather
+// than allocating one each (a device may have hundreds of thousands). They
+// are never written to.
+var masks4, masks6 = func() (m4 [33]net.IPMask, m6 [129]net.IPMask) {
+	for i := range m4 {
+		m4[i] = net.CIDRMask(i, 32)
+	}
+	for i := range m6 {
+		m6[i] = net.CIDRMask(i, 128)
+	}
+	return
+}()
+
+func cidrMask(bits, total int) net.IPMask {
+	if total == 32 && bits >= 0 && bits <= 32 {
+		return masks4[bits]
+	}
+	if total == 128 && bits >= 0 && bits <= 128 {
+		return masks6[bits]
+	}
+	return net.CIDRMask(bits, total)
 }
 
 // SyncConfig builds wg syncconf's request: like Replace for a file without

@@ -60,6 +60,7 @@ func parseUAPI(r *bufio.Reader) (*wgtypes.Device, error) {
 	var hsSec, hsNsec int64
 	hasKey := false
 	sawErrno := false
+	var arena ipArena
 	finishPeer := func() {
 		if peer != nil && (hsSec != 0 || hsNsec != 0) {
 			peer.LastHandshakeTime = time.Unix(hsSec, hsNsec)
@@ -114,7 +115,7 @@ func parseUAPI(r *bufio.Reader) (*wgtypes.Device, error) {
 			if peer == nil {
 				continue
 			}
-			perr = peerField(peer, string(k), v, &hsSec, &hsNsec)
+			perr = peerField(peer, string(k), v, &hsSec, &hsNsec, &arena)
 		}
 		if perr != nil {
 			return nil, fmt.Errorf("%w: %s: %v", syscall.EPROTO, k, perr)
@@ -130,7 +131,28 @@ func parseUAPI(r *bufio.Reader) (*wgtypes.Device, error) {
 	return d, nil
 }
 
-func peerField(p *wgtypes.Peer, k string, v []byte, hsSec, hsNsec *int64) error {
+// ipArena hands out IP slices carved from large blocks, so that reading a
+// device with many allowed IPs does not allocate once per address.
+type ipArena struct{ buf []byte }
+
+func (a *ipArena) ip(addr netip.Addr) net.IP {
+	n := addr.BitLen() / 8
+	if len(a.buf) < n {
+		a.buf = make([]byte, 16<<10)
+	}
+	ip := net.IP(a.buf[:n:n])
+	a.buf = a.buf[n:]
+	if n == 4 {
+		b := addr.As4()
+		copy(ip, b[:])
+	} else {
+		b := addr.As16()
+		copy(ip, b[:])
+	}
+	return ip
+}
+
+func peerField(p *wgtypes.Peer, k string, v []byte, hsSec, hsNsec *int64, arena *ipArena) error {
 	var err error
 	switch k {
 	case "preshared_key":
@@ -156,7 +178,7 @@ func peerField(p *wgtypes.Peer, k string, v []byte, hsSec, hsNsec *int64) error 
 	case "allowed_ip":
 		var pfx netip.Prefix
 		if pfx, err = netip.ParsePrefix(string(v)); err == nil {
-			p.AllowedIPs = append(p.AllowedIPs, ipNet(pfx))
+			p.AllowedIPs = append(p.AllowedIPs, net.IPNet{IP: arena.ip(pfx.Addr()), Mask: cidrMask(pfx.Bits(), pfx.Addr().BitLen())})
 		}
 	case "protocol_version":
 		var n int64

@@ -719,7 +719,7 @@ func (e *Env) SaveText(ctx context.Context, iface string, cfg *config.Config) ([
 // WriteConfig replaces the configuration file atomically with mode 0600: a
 // crash at any point leaves the old file or the new one.
 func WriteConfig(path string, data []byte) error {
-	if err := writeFileAtomic(path, data, 0o600); err != nil {
+	if err := writeFileAtomic(path, data, 0o600, true); err != nil {
 		return &Error{"Could not write configuration file"}
 	}
 	return nil
