@@ -239,7 +239,9 @@ func TestSeedsAgainstReference(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			refStrip, _, msg, ok := d.verdict(t, data)
+			// Endpoint names do not resolve here, so only strip is compared
+			// on this text; the device comparison below uses addresses.
+			refStrip, _, msg, _ := d.verdict(t, data)
 			if refStrip == "" {
 				t.Fatalf("reference strip failed: %s", msg)
 			}
