@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/netip"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -216,7 +216,13 @@ func (e *Env) Up(ctx context.Context, iface string, cfg *config.Config) (err err
 			return err
 		}
 	}
-	if err := e.setMTUUp(iface, cfg); err != nil {
+	// One read of the device serves both the MTU and the routes (wg-quick
+	// runs `wg show` twice); nothing in between changes its peers.
+	dev, err := e.Device.Get(iface)
+	if err != nil {
+		return fmt.Errorf("reading %s: %s", iface, device.Strerror(err))
+	}
+	if err := e.setMTUUp(iface, cfg, dev); err != nil {
 		return err
 	}
 	e.phase("addresses+mtu", &start)
@@ -224,7 +230,7 @@ func (e *Env) Up(ctx context.Context, iface string, cfg *config.Config) (err err
 		return err
 	}
 	e.phase("dns", &start)
-	if err := e.addRoutes(iface, table, j); err != nil {
+	if err := e.addRoutes(iface, table, dev, j); err != nil {
 		return err
 	}
 	e.phase("routes", &start)
@@ -276,13 +282,9 @@ func (e *Env) addLink(ctx context.Context, iface string, j *Journal) error {
 // setMTUUp sets the MTU (the configured one, or the smallest MTU of the
 // routes to the peers' endpoints, else of the default route, else 1500,
 // minus 80 for WireGuard's overhead) and brings the link up.
-func (e *Env) setMTUUp(iface string, cfg *config.Config) error {
+func (e *Env) setMTUUp(iface string, cfg *config.Config, d *wgtypes.Device) error {
 	mtu := cfg.Interface.MTU
 	if mtu == 0 {
-		d, err := e.Device.Get(iface)
-		if err != nil {
-			return fmt.Errorf("reading %s: %s", iface, device.Strerror(err))
-		}
 		mtu = e.autoMTU(d)
 	}
 	e.cmdf("ip link set mtu %d up dev %s", mtu, iface)
@@ -349,13 +351,9 @@ func sortRoutes(ps []netip.Prefix) {
 	})
 }
 
-func (e *Env) addRoutes(iface string, table int, j *Journal) error {
+func (e *Env) addRoutes(iface string, table int, d *wgtypes.Device, j *Journal) (err error) {
 	if table == 0 {
 		return nil
-	}
-	d, err := e.Device.Get(iface)
-	if err != nil {
-		return fmt.Errorf("reading %s: %s", iface, device.Strerror(err))
 	}
 	var prefixes []netip.Prefix
 	seen := map[netip.Prefix]bool{}
@@ -579,8 +577,10 @@ func (e *Env) undo(j *Journal, rollback bool) error {
 	return errors.Join(errs...)
 }
 
+// notExist reports an undo target that is already gone (route reports a
+// missing link, route or rule as fs.ErrNotExist).
 func notExist(err error) bool {
-	return errors.Is(err, os.ErrNotExist) || strings.Contains(err.Error(), "no such")
+	return errors.Is(err, fs.ErrNotExist)
 }
 
 // Down takes the interface down: PreDown hooks, save if SaveConfig, then

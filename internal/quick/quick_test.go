@@ -117,7 +117,7 @@ func (f *fakeSystem) AddWireGuardLink(name string) error {
 }
 func (f *fakeSystem) DeleteLink(name string) error {
 	if _, ok := f.links[name]; !ok {
-		return fmt.Errorf("deleting %s: no such device", name)
+		return fmt.Errorf("deleting %s: %w", name, fs.ErrNotExist)
 	}
 	delete(f.links, name)
 	delete(f.devices, name)
@@ -213,7 +213,7 @@ func (f *fakeSystem) DeleteRule(r route.Rule) error {
 	}
 	i := slices.Index(f.rules, r)
 	if i < 0 {
-		return fmt.Errorf("no such rule %v", r)
+		return fmt.Errorf("deleting rule %v: %w", r, fs.ErrNotExist)
 	}
 	f.rules = slices.Delete(f.rules, i, i+1)
 	return nil
