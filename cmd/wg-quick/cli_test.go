@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -32,19 +30,8 @@ func ourQuick(args ...string) cliResult {
 func refQuick(t *testing.T, args ...string) cliResult {
 	t.Helper()
 	nettest.RequireRoot(t) // the reference re-runs itself with sudo otherwise
-	path := nettest.RequireBinary(t, "wg-quick")
-	cmd := exec.Command(path, args...)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return cliResult{o.String(), e.String(), code}
+	o, e, code := nettest.RunProgram(t, "wg-quick", "", args...)
+	return cliResult{o, e, code}
 }
 
 // TestCLIAgainstReference compares usage, path resolution, permission

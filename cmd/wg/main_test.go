@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,23 +27,11 @@ func ourWG(stdin string, args ...string) result {
 	return result{o.String(), e.String(), code}
 }
 
-// refWG runs the installed reference with argv[0] "wg", since wg prints its
-// argv[0] in usage and error texts.
+// refWG runs the installed reference, invoked as "wg".
 func refWG(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
-	path := nettest.RequireBinary(t, "wg")
-	cmd := &exec.Cmd{Path: path, Args: append([]string{"wg"}, args...), Stdin: strings.NewReader(stdin)}
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	code := 0
-	var exitErr *exec.ExitError
-	if errors.As(err, &exitErr) {
-		code = exitErr.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return result{o.String(), e.String(), code}
+	o, e, code := nettest.RunProgram(t, "wg", stdin, args...)
+	return result{o, e, code}
 }
 
 // debianVersion is the one line our wg prints differently from the

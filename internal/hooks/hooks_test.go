@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/wgtools/wgtools/internal/nettest"
 	"github.com/wgtools/wgtools/internal/sysexec"
 )
 
@@ -35,9 +35,7 @@ func TestRunRecorded(t *testing.T) {
 // TestRunBash runs real bash: errexit and pipefail are on inside hooks, as
 // in wg-quick, and comments and quotes pass through untouched.
 func TestRunBash(t *testing.T) {
-	if _, err := exec.LookPath("bash"); err != nil {
-		t.Skip("no bash")
-	}
+	nettest.RequireBinary(t, "bash") // a failure in CI, a skip elsewhere
 	for _, tt := range []struct {
 		hook    string
 		wantOut string

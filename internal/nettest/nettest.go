@@ -111,16 +111,25 @@ func socketPath(ifname string) string {
 }
 
 // RunWG runs the wg(8) program found in PATH (on the workplace machines the
-// reference /usr/bin/wg) with args, the given standard input and the test's
-// environment. It returns the output and the exit code; a non-zero exit is
-// not a failure. The test fails if wg cannot be started, is killed by a
-// signal, or runs longer than 30 seconds.
+// reference /usr/bin/wg); see RunProgram.
 func RunWG(t testing.TB, stdin string, args ...string) (stdout, stderr string, exitCode int) {
 	t.Helper()
-	wg := RequireBinary(t, "wg")
+	return RunProgram(t, "wg", stdin, args...)
+}
+
+// RunProgram runs the program name found in PATH with args, the given
+// standard input and the test's environment, invoked as plain name (argv[0]
+// is what wg and wg-quick print in their usage and error texts). It returns
+// the output and the exit code; a non-zero exit is not a failure. The test
+// fails if the program cannot be started, is killed by a signal, or runs
+// longer than 30 seconds.
+func RunProgram(t testing.TB, name, stdin string, args ...string) (stdout, stderr string, exitCode int) {
+	t.Helper()
+	path := RequireBinary(t, name)
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, wg, args...)
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Args[0] = name
 	cmd.Stdin = strings.NewReader(stdin)
 	var outBuf, errBuf bytes.Buffer
 	cmd.Stdout = &outBuf
