@@ -73,8 +73,19 @@ func (e *env) newQuickEnv(iface string) (*quick.Env, func(), error) {
 			fmt.Fprintf(e.stderr, "[timing] %s %.1fms\n", phase, float64(d.Microseconds())/1000)
 		}
 	}
+	if injectFaults != nil {
+		if err := injectFaults(e, q); err != nil {
+			rt.Close()
+			dev.Close()
+			return nil, nil, err
+		}
+	}
 	return q, func() { rt.Close(); dev.Close() }, nil
 }
+
+// injectFaults is set only in binaries built with the faultinject tag
+// (fault_on.go), for the tests that make each step of up fail for real.
+var injectFaults func(*env, *quick.Env) error
 
 // withQuick parses the file and runs fn with the orchestrator wired to
 // the system; every verb that changes or reads a live interface goes

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/wgtools/wgtools/internal/faultinject"
+	"github.com/wgtools/wgtools/internal/nettest"
+)
+
+// faultConfig is a full tunnel on both families with everything up can
+// do: two addresses, DNS servers and a search domain, auto MTU, an extra
+// peer with routes of both families, PreUp and PostUp hooks. Its up
+// crosses every kind of step (link, hooks, device, addresses, MTU, DNS,
+// table search, rules, firewall, sysctl, routes).
+const faultConfig = `[Interface]
+PrivateKey = %s
+ListenPort = 51820
+Address = 10.61.0.2/24, fd61::2/64
+DNS = 10.61.0.53, fault.test
+PreUp = true
+PostUp = true
+
+[Peer]
+PublicKey = %s
+Endpoint = 192.0.2.1:51820
+AllowedIPs = 0.0.0.0/0, ::/0
+
+[Peer]
+PublicKey = %s
+AllowedIPs = 10.62.0.0/24, fd62::/64
+`
+
+// TestUpFaultAtEveryStep makes the Nth call `wg-quick up` makes to the
+// system fail, for every N, for real in a network namespace (a wg-quick
+// built with the faultinject tag; see internal/faultinject), and then
+// delivers SIGINT before each call instead. After every failed or
+// interrupted up the namespace must be exactly as before it: addresses,
+// routes of all tables, rules, nftables, src_valid_mark, no link, no
+// daemon, no socket, no journal, no DNS record left with resolvconf. The
+// loop ends at the first N past the last call, where up succeeds; that
+// run is brought down and checked the same way.
+func TestUpFaultAtEveryStep(t *testing.T) {
+	tools := eqRequireTools(t)
+	faultQuick := filepath.Join(t.TempDir(), "wg-quick-faultinject")
+	buildTagged(t, faultQuick, "faultinject", "./cmd/wg-quick")
+
+	key := func() string {
+		out, err := exec.Command(tools.ourWG, "genkey").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	pub := func(priv string) string {
+		cmd := exec.Command(tools.ourWG, "pubkey")
+		cmd.Stdin = strings.NewReader(priv)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	conf := fmt.Sprintf(faultConfig, key(), pub(key()), pub(key()))
+
+	for _, mode := range []string{"fail", "signal"} {
+		t.Run(mode, func(t *testing.T) {
+			ns := nettest.NewNetNS(t)
+			peer := nettest.NewNetNS(t)
+			// An underlay with its own MTU, so the MTU step reads routes.
+			eqUnderlay(t, ns, peer, "under1")
+			s := eqNewSide(t, "ours", faultQuick, nil, ns, nettest.UniqueIfName(t, "wgf"))
+			s.writeConfig(t, conf)
+			records := filepath.Join(s.dir, "resolvconf.d")
+			before := eqSnapshot(t, s)
+			failed, tolerated := 0, 0
+			for n := 1; ; n++ {
+				if n > 200 {
+					t.Fatalf("up still meets the fault at call %d; is the loop counting?", n)
+				}
+				spec := fmt.Sprint(n)
+				if mode == "signal" {
+					spec = "signal:" + spec
+				}
+				stderr, code := runWithEnv(t, s, "up", faultinject.EnvVar+"="+spec)
+				fired := regexp.MustCompile(`(?m)^\[fault\] .*$`).FindString(stderr)
+				if code == 0 {
+					// Up may survive a fault in a read it treats as
+					// optional, as wg-quick does (`ip route get` failing
+					// only leaves the MTU at its default); it must then
+					// come down cleanly like any other up.
+					upAndDownCheck(t, s, before, spec+" ("+fired+")")
+					if fired != "" {
+						tolerated++
+						t.Logf("%s: up tolerated %s", spec, fired)
+						continue
+					}
+					if failed == 0 {
+						t.Fatalf("up succeeded at the first call; the fault never fired:\n%s", stderr)
+					}
+					t.Logf("%d calls: %d failed up and were rolled back, %d were tolerated", n-1, failed, tolerated)
+					break
+				}
+				if fired == "" {
+					t.Fatalf("%s: up failed (exit %d) without the fault firing:\n%s", spec, code, stderr)
+				}
+				failed++
+				if mode == "fail" && !strings.Contains(stderr, "injected fault at call "+fmt.Sprint(n)) {
+					t.Errorf("%s: the error does not name the injected fault:\n%s", spec, stderr)
+				}
+				if diff := cmp.Diff(before, eqSnapshot(t, s)); diff != "" {
+					t.Fatalf("%s (%s): namespace after the failed up (-before +after):\n%s\ntranscript:\n%s", spec, fired, diff, stderr)
+				}
+				s.requireGone(t)
+				if left, _ := os.ReadDir(records); len(left) > 0 {
+					t.Fatalf("%s (%s): resolvconf records left: %v\n%s", spec, fired, left, stderr)
+				}
+				if t.Failed() {
+					t.Fatalf("%s (%s): transcript:\n%s", spec, fired, stderr)
+				}
+			}
+		})
+	}
+}
+
+// upAndDownCheck brings a side that is up down and requires the namespace
+// to be as before, except that src_valid_mark stays 1 (wg-quick down
+// leaves it, as other tunnels may rely on it); it then restores that too.
+func upAndDownCheck(t *testing.T, s *eqSide, before eqState, what string) {
+	t.Helper()
+	if _, err := s.run(t, "down"); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	after := eqSnapshot(t, s)
+	want := before
+	want.SrcValidMark = "1"
+	if diff := cmp.Diff(want, after); diff != "" {
+		t.Fatalf("%s: namespace after up and down (-want +got):\n%s", what, diff)
+	}
+	s.requireGone(t)
+	s.ns.Run(t, "sysctl", "-q", "-w", "net.ipv4.conf.all.src_valid_mark="+before.SrcValidMark)
+}
+
+// runWithEnv runs `wg-quick VERB` on the side with extra environment and
+// returns its stderr and exit code.
+func runWithEnv(t *testing.T, s *eqSide, verb string, env ...string) (string, int) {
+	t.Helper()
+	saved := s.env
+	s.env = append(append([]string(nil), s.env...), env...)
+	defer func() { s.env = saved }()
+	stderr, err := s.run(t, verb)
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return stderr, 0
+	case errors.As(err, &ee):
+		return stderr, ee.ExitCode()
+	default:
+		t.Fatal(err)
+		return "", -1
+	}
+}
+
+// buildTagged builds pkg with a build tag into out.
+func buildTagged(t *testing.T, out, tag, pkg string) {
+	t.Helper()
+	goBin := nettest.RequireBinary(t, "go")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, goBin, "build", "-tags", tag, "-o", out, pkg)
+	cmd.Dir = "../.."
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building %s with -tags %s: %v\n%s", pkg, tag, err, b)
+	}
+}
