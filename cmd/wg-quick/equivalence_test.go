@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -25,6 +26,11 @@ type eqCase struct {
 	setup func(t *testing.T, ns *nettest.NetNS)
 	// srcValidMarkSet says setup set net.ipv4.conf.all.src_valid_mark to 1.
 	srcValidMarkSet bool
+	// iptables runs the reference without nft in its PATH, so it installs
+	// the full-tunnel rules with iptables-restore, and ours with
+	// WG_QUICK_FIREWALL=iptables (its fallback where the kernel has no
+	// nf_tables, which this kernel has).
+	iptables bool
 }
 
 // eqHooks are hooks that leave a file behind for each phase. PostUp carries
@@ -196,6 +202,21 @@ Endpoint = 192.0.2.1:51820
 		ns.Run(t, "ip", "-4", "rule", "add", "from", "192.0.2.77", "lookup", "100", "pref", "1000")
 		ns.Run(t, "ip", "-6", "rule", "add", "from", "2001:db8:77::/64", "lookup", "100", "pref", "1000")
 	},
+}, {
+	// The same full tunnel with the iptables fallback; the rules land in
+	// the raw and mangle tables, which `nft list ruleset` shows too
+	// (Debian's iptables is iptables-nft).
+	name: "fulltunnel_iptables",
+	config: `[Interface]
+PrivateKey = {{KEY}}
+Address = 10.77.0.2/24, fd77::2/64
+
+[Peer]
+PublicKey = {{PEER1}}
+AllowedIPs = 0.0.0.0/0, ::/0
+Endpoint = 192.0.2.1:51820
+`,
+	iptables: true,
 }}
 
 // TestEquivalence brings the same configuration up and down with the
@@ -238,6 +259,10 @@ func eqRunCase(t *testing.T, tools eqTools, tc eqCase) {
 		"WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1",
 	}, refNS, nettest.UniqueIfName(t, "eqr"))
 	ours := eqNewSide(t, "ours", tools.ourQuick, nil, ourNS, nettest.UniqueIfName(t, "eqo"))
+	if tc.iptables {
+		eqHideNFT(t, ref)
+		ours.env = append(ours.env, "WG_QUICK_FIREWALL=iptables")
+	}
 
 	config := tc.config
 	for _, k := range []string{"{{KEY}}", "{{PEER1}}", "{{PEER2}}", "{{PSK}}"} {
@@ -298,6 +323,13 @@ func eqRunCase(t *testing.T, tools eqTools, tc eqCase) {
 		if side.before.SrcValidMark != side.after.SrcValidMark {
 			t.Logf("%s: src_valid_mark %s before up, %s after down (never restored, as wg-quick)", side.s.label, side.before.SrcValidMark, side.after.SrcValidMark)
 			side.after.SrcValidMark = side.before.SrcValidMark
+		}
+		if tc.iptables {
+			// iptables-restore creates the raw and mangle tables with
+			// their base chains; deleting the rules leaves them empty,
+			// as it does for the reference (and as iptables-legacy's
+			// built-in tables always exist).
+			side.after.Nftables = eqDropEmptyTables(side.after.Nftables)
 		}
 		if diff := cmp.Diff(side.before, side.after); diff != "" {
 			t.Errorf("%s: state after down differs from the state before up (-before +after):\n%s", side.s.label, diff)
@@ -604,4 +636,63 @@ func eqHookTexts(config string) []string {
 // eqExpandHook is a hook as the normalised transcript shows it.
 func eqExpandHook(h string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(h, "{{DIR}}", "$DIR"), "%i", "IF")
+}
+
+// eqHideNFT takes nft out of a side's PATH: /usr/sbin and /sbin are
+// replaced by a directory of links to everything in /usr/sbin but nft.
+func eqHideNFT(t *testing.T, s *eqSide) {
+	t.Helper()
+	dir := filepath.Join(s.dir, "sbin-without-nft")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir("/usr/sbin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() == "nft" {
+			continue
+		}
+		if err := os.Symlink(filepath.Join("/usr/sbin", e.Name()), filepath.Join(dir, e.Name())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, kv := range s.env {
+		if path, ok := strings.CutPrefix(kv, "PATH="); ok {
+			var keep []string
+			for _, p := range strings.Split(path, ":") {
+				switch p {
+				case "/usr/sbin", "/sbin":
+				case "/usr/local/sbin":
+					keep = append(keep, p, dir)
+				default:
+					keep = append(keep, p)
+				}
+			}
+			s.env[i] = "PATH=" + strings.Join(keep, ":")
+		}
+	}
+}
+
+// eqDropEmptyTables removes from `nft list ruleset` output the tables that
+// hold chains but no rule.
+func eqDropEmptyTables(ruleset string) string {
+	var out []string
+	for _, block := range regexp.MustCompile(`(?m)^table `).Split(ruleset, -1) {
+		if block == "" {
+			continue
+		}
+		empty := true
+		for _, l := range strings.Split(block, "\n")[1:] {
+			l = strings.TrimSpace(l)
+			if l != "" && l != "}" && !strings.HasPrefix(l, "chain ") && !strings.HasPrefix(l, "type ") {
+				empty = false
+			}
+		}
+		if !empty {
+			out = append(out, "table "+block)
+		}
+	}
+	return strings.Join(out, "")
 }

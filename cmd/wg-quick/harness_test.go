@@ -115,6 +115,9 @@ type eqSide struct {
 	// randomPort says the configuration sets no ListenPort, so the device
 	// picked a random one.
 	randomPort bool
+	// dropEmptyTables makes snapshots leave out nftables tables without
+	// rules (iptables-nft's, left behind by the iptables fallback).
+	dropEmptyTables bool
 }
 
 // eqNewSide prepares a side and registers its teardown, which runs before
@@ -406,7 +409,11 @@ func (n eqNormalizer) text(s string) string {
 // eqSnapshot records the namespace state of a side.
 func eqSnapshot(t *testing.T, s *eqSide) eqState {
 	t.Helper()
-	return eqSnapshotNS(t, s.ns, s.ifname, s.normalizer())
+	st := eqSnapshotNS(t, s.ns, s.ifname, s.normalizer())
+	if s.dropEmptyTables {
+		st.Nftables = eqDropEmptyTables(st.Nftables)
+	}
+	return st
 }
 
 // eqSnapshotNS records the state of ns for the WireGuard interface ifname.

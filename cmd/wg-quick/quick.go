@@ -36,12 +36,15 @@ func (e *env) newQuickEnv(iface string) (*quick.Env, func(), error) {
 		rt.Close()
 		return nil, nil, err
 	}
-	fw, err := firewall.NewNFT(0)
+	nft, err := firewall.NewNFT(0)
 	if err != nil {
 		rt.Close()
 		dev.Close()
 		return nil, nil, err
 	}
+	// nftables over netlink where the kernel has it, else iptables-restore;
+	// WG_QUICK_FIREWALL=nftables|iptables chooses.
+	fw := &firewall.Auto{NFT: nft, Iptables: &firewall.Iptables{Exec: sysexec.OS{}}, Force: os.Getenv("WG_QUICK_FIREWALL")}
 	retries, err := config.ParseRetries(os.LookupEnv("WG_ENDPOINT_RESOLUTION_RETRIES"))
 	if err != nil {
 		rt.Close()

@@ -329,11 +329,18 @@ func (w *fw) Apply(r firewall.Rules) error {
 	return w.f.Apply(r)
 }
 
-func (w *fw) Remove(iface string) error {
-	if err := w.inj.step("Firewall.Remove", iface); err != nil {
+func (w *fw) Backend() (string, error) {
+	if err := w.inj.step("Firewall.Backend"); err != nil {
+		return "", err
+	}
+	return w.f.Backend()
+}
+
+func (w *fw) Remove(iface, backend string) error {
+	if err := w.inj.step("Firewall.Remove ", iface, " ", backend); err != nil {
 		return err
 	}
-	return w.f.Remove(iface)
+	return w.f.Remove(iface, backend)
 }
 
 type us struct {

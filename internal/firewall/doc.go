@@ -25,4 +25,9 @@
 // [NFT] installs the same nftables rules natively over netlink, so no nft
 // binary is needed. The tests prove that what it installs is what nft
 // installs from [NFTScript], by comparing the kernel's rulesets.
+// [Iptables] is the fallback for kernels without nf_tables: it runs
+// iptables-restore with [IptablesRestore]'s input, as wg-quick does without
+// nft, and removes by [IptablesDelete]. [Auto] picks one (nftables when the
+// kernel answers, WG_QUICK_FIREWALL to force) and removes with the backend
+// the journal says installed the rules.
 package firewall

@@ -232,6 +232,19 @@ func (n *NFT) Remove(iface string) error {
 	return fmt.Errorf("deleting nftables table %s: tables keep disappearing", TableName(iface))
 }
 
+// Available reports whether the kernel answers nftables requests in n's
+// namespace (it has nf_tables), by listing its tables.
+func (n *NFT) Available() error {
+	c, err := n.conn()
+	if err != nil {
+		return err
+	}
+	if _, err := c.ListTables(); err != nil {
+		return fmt.Errorf("listing nftables tables: %w", err)
+	}
+	return nil
+}
+
 // Exists reports whether the table wg-quick-IF exists in the ip (family 4)
 // or ip6 (family 6) family.
 func (n *NFT) Exists(iface string, family int) (bool, error) {

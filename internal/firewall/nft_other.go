@@ -29,3 +29,6 @@ func (n *NFT) Remove(iface string) error { return errNFT }
 
 // Exists returns an error wrapping [errors.ErrUnsupported].
 func (n *NFT) Exists(iface string, family int) (bool, error) { return false, errNFT }
+
+// Available returns an error wrapping [errors.ErrUnsupported].
+func (n *NFT) Available() error { return errNFT }

@@ -31,6 +31,11 @@ type Undo struct {
 	// dns: the commands that revert it, as recorded at up time
 	DNSUnset []string `json:"dns_unset,omitempty"`
 
+	// firewall: which backend installed the rules ("" is nftables), and
+	// the families it holds rules of.
+	Backend  string `json:"backend,omitempty"`
+	Families []int  `json:"families,omitempty"`
+
 	// sysctl
 	Key string `json:"key,omitempty"`
 	Old string `json:"old,omitempty"`

@@ -55,10 +55,15 @@ type Device interface {
 	Configure(name string, cfg wgtypes.Config) error
 }
 
-// Firewall installs and removes the full-tunnel rules.
+// Firewall installs and removes the full-tunnel rules; *firewall.Auto
+// implements it.
 type Firewall interface {
+	// Backend names what Apply uses (firewall.BackendNFT or
+	// BackendIptables), or says why there is nothing to use.
+	Backend() (string, error)
 	Apply(r firewall.Rules) error
-	Remove(iface string) error
+	// Remove deletes iface's rules of both families from backend.
+	Remove(iface, backend string) error
 }
 
 // Userspace starts a userspace WireGuard device for a name; it returns once
@@ -163,6 +168,13 @@ func (e *Env) Up(ctx context.Context, iface string, cfg *config.Config) (err err
 	if err != nil {
 		return err
 	}
+	applied := newApplied(cfg, peers)
+	// A full tunnel needs a firewall; without one, fail before any change.
+	if len(fullFamilies(applied)) > 0 {
+		if _, err := e.Firewall.Backend(); err != nil {
+			return err
+		}
+	}
 	// A journal with no link means an earlier `up` of this name lost its
 	// interface without a `down` (its userspace device was killed, the
 	// link was deleted by hand, the host crashed mid-up): undo what it left
@@ -175,7 +187,7 @@ func (e *Env) Up(ctx context.Context, iface string, cfg *config.Config) (err err
 			return fmt.Errorf("cleaning up the earlier %s: %w", iface, err)
 		}
 	}
-	j := &Journal{Interface: iface, Applied: newApplied(cfg, peers), path: journalPath(e.StateDir, iface)}
+	j := &Journal{Interface: iface, Applied: applied, path: journalPath(e.StateDir, iface)}
 	defer func() {
 		if err != nil {
 			if rerr := e.undo(j, true); rerr != nil {
@@ -493,13 +505,23 @@ func (e *Env) addDefault(iface string, p netip.Prefix, mark uint32, j *Journal) 
 			r.Addrs = append(r.Addrs, a.Addr())
 		}
 	}
-	// One record removes the interface's tables of both families.
-	if !slices.ContainsFunc(j.Undo, func(u Undo) bool { return u.Kind == "firewall" }) {
-		if err := j.record(Undo{Kind: "firewall"}); err != nil {
-			return 0, err
-		}
+	backend, err := e.Firewall.Backend()
+	if err != nil {
+		return 0, err
 	}
-	e.cmdf("nft -f /dev/fd/63")
+	// One record removes the interface's rules of both families; it lists
+	// the families for the transcript of their removal.
+	i := slices.IndexFunc(j.Undo, func(u Undo) bool { return u.Kind == "firewall" })
+	if i < 0 {
+		err = j.record(Undo{Kind: "firewall", Backend: backend, Families: []int{fam}})
+	} else if !slices.Contains(j.Undo[i].Families, fam) {
+		j.Undo[i].Families = append(j.Undo[i].Families, fam)
+		err = j.save()
+	}
+	if err != nil {
+		return 0, err
+	}
+	e.cmdf("%s", firewall.ApplyCmd(backend, fam))
 	if err := e.Firewall.Apply(r); err != nil {
 		return 0, err
 	}
@@ -549,8 +571,10 @@ func (e *Env) undo(j *Journal, rollback bool) error {
 				errs = append(errs, err)
 			}
 		case "firewall":
-			e.cmdf("nft -f /dev/fd/63")
-			if err := e.Firewall.Remove(j.Interface); err != nil {
+			for _, c := range firewall.RemoveCmds(u.Backend, u.Families) {
+				e.cmdf("%s", c)
+			}
+			if err := e.Firewall.Remove(j.Interface, u.Backend); err != nil {
 				errs = append(errs, err)
 			}
 		case "dns":

@@ -40,6 +40,11 @@ type fakeSystem struct {
 	fail     string
 	calls    map[string]int
 	external bool // the kernel lacks WireGuard
+	// backend is what the firewall reports using ("" is nftables), or
+	// backendErr why there is none.
+	backend    string
+	backendErr error
+	removedBy  []string // the backend of each Remove
 	// configs are the requests Configure accepted, in order.
 	configs []wgtypes.Config
 }
@@ -350,10 +355,20 @@ func (f *fakeSystem) Apply(r firewall.Rules) error {
 	f.nft[fmt.Sprintf("ip%d wg-quick-%s", r.Family, r.Interface)] = true
 	return nil
 }
-func (f *fakeSystem) Remove(iface string) error {
+func (f *fakeSystem) Backend() (string, error) {
+	if f.backendErr != nil {
+		return "", f.backendErr
+	}
+	if f.backend == "" {
+		return firewall.BackendNFT, nil
+	}
+	return f.backend, nil
+}
+func (f *fakeSystem) Remove(iface, backend string) error {
 	if err := f.op("Remove"); err != nil {
 		return err
 	}
+	f.removedBy = append(f.removedBy, backend)
 	for k := range f.nft {
 		if strings.HasSuffix(k, " wg-quick-"+iface) {
 			delete(f.nft, k)
@@ -377,7 +392,7 @@ func (f *fakeSystem) Start(_ context.Context, name string) error {
 var (
 	_ Router    = (*route.Manager)(nil)
 	_ Device    = (*device.Client)(nil)
-	_ Firewall  = (*firewall.NFT)(nil)
+	_ Firewall  = (*firewall.Auto)(nil)
 	_ Router    = (*fakeSystem)(nil)
 	_ Device    = (*fakeSystem)(nil)
 	_ Firewall  = (*fakeSystem)(nil)
@@ -465,6 +480,56 @@ func TestUpTranscript(t *testing.T) {
 	}
 	if f.sysctl["net.ipv4.conf.all.src_valid_mark"] != "1" || !f.nft["ip4 wg-quick-wg0"] || !f.nft["ip6 wg-quick-wg0"] {
 		t.Errorf("full tunnel not in place:\n%s", f)
+	}
+}
+
+// TestIptablesBackend: with the iptables fallback the transcript names
+// iptables-restore and ip6tables-restore where nft would be, the journal
+// records the backend, and down removes the rules with it (printing one
+// restore per family, as wg-quick's remove_firewall does).
+func TestIptablesBackend(t *testing.T) {
+	f := newFakeSystem()
+	f.backend = firewall.BackendIptables
+	rec := &sysexec.Recorder{}
+	var stderr bytes.Buffer
+	e := newEnv(t, f, rec, &stderr)
+	before := f.String()
+	if err := e.Up(context.Background(), "wg0", parse(t, fullTunnel)); err != nil {
+		t.Fatalf("up: %v\n%s", err, stderr.String())
+	}
+	got := stderr.String()
+	for _, want := range []string{
+		"[#] ip -6 route add ::/0 dev wg0 table 51820\n[#] ip6tables-restore -n\n",
+		"[#] sysctl -q net.ipv4.conf.all.src_valid_mark=1\n[#] iptables-restore -n\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("up transcript lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "nft") {
+		t.Errorf("up transcript mentions nft:\n%s", got)
+	}
+	j, err := loadJournal(e.StateDir, "wg0")
+	if err != nil || j == nil {
+		t.Fatalf("journal: %v %v", j, err)
+	}
+	i := slices.IndexFunc(j.Undo, func(u Undo) bool { return u.Kind == "firewall" })
+	if i < 0 || j.Undo[i].Backend != firewall.BackendIptables || !slices.Equal(j.Undo[i].Families, []int{6, 4}) {
+		t.Fatalf("firewall record %+v", j.Undo)
+	}
+	stderr.Reset()
+	if err := e.Down(context.Background(), "wg0", parse(t, fullTunnel), nil); err != nil {
+		t.Fatalf("down: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "[#] iptables-restore -n\n[#] ip6tables-restore -n\n") {
+		t.Errorf("down transcript:\n%s", stderr.String())
+	}
+	if !slices.Equal(f.removedBy, []string{firewall.BackendIptables}) {
+		t.Errorf("Remove backends %q", f.removedBy)
+	}
+	f.sysctl["net.ipv4.conf.all.src_valid_mark"] = "0" // down leaves it, as wg-quick
+	if after := f.String(); after != before {
+		t.Errorf("after down:\n%s\nwant:\n%s", after, before)
 	}
 }
 
@@ -599,6 +664,9 @@ func TestUpPreflight(t *testing.T) {
 		"no dns": {cfg: "[Interface]\nDNS = 10.0.0.53\n", prep: func(_ *fakeSystem, e *Env) {
 			e.DNS.LookPath = func(string) (string, bool) { return "", false }
 		}, want: dns.ErrNoResolver.Error()},
+		"no firewall": {cfg: fullTunnel, prep: func(f *fakeSystem, _ *Env) {
+			f.backendErr = errors.New("no firewall for the full-tunnel rules")
+		}, want: "no firewall for the full-tunnel rules"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := newFakeSystem()

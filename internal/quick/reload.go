@@ -717,14 +717,18 @@ func (r *reloader) addRoute(rt AppliedRoute) step {
 }
 
 // removeFirewall deletes every firewall table of the interface (the
-// Firewall removes both families at once); the families cfg keeps are
-// applied again in phase 6.
+// Firewall removes both families at once), with the backend that installed
+// them; the families cfg keeps are applied again in phase 6.
 func (r *reloader) removeFirewall() step {
 	prev := r.fw
 	r.fw = map[int]firewall.Rules{}
-	// Printed as up's rollback prints it: the reference feeds nft a script.
-	return step{cmds: []string{"nft -f /dev/fd/63"}, do: func() ([]action, error) {
-		if err := r.e.Firewall.Remove(r.iface); err != nil {
+	var rec Undo
+	if i := slices.IndexFunc(r.j.Undo, func(u Undo) bool { return u.Kind == "firewall" }); i >= 0 {
+		rec = r.j.Undo[i]
+	}
+	// Printed as up's rollback prints it.
+	return step{cmds: firewall.RemoveCmds(rec.Backend, rec.Families), do: func() ([]action, error) {
+		if err := r.e.Firewall.Remove(r.iface, rec.Backend); err != nil {
 			return nil, err
 		}
 		return r.applyFirewalls(prev), r.dropRecords(func(u Undo) bool { return u.Kind == "firewall" })
@@ -734,9 +738,10 @@ func (r *reloader) removeFirewall() step {
 // applyFirewalls returns actions installing the given tables.
 func (r *reloader) applyFirewalls(fw map[int]firewall.Rules) []action {
 	var acts []action
+	backend, _ := r.e.Firewall.Backend() // known: the tables were installed
 	for _, f := range []int{6, 4} {
 		if rules, ok := fw[f]; ok {
-			acts = append(acts, action{cmd: "nft -f /dev/fd/63", fn: func() error { return r.e.Firewall.Apply(rules) }})
+			acts = append(acts, action{cmd: firewall.ApplyCmd(backend, f), fn: func() error { return r.e.Firewall.Apply(rules) }})
 		}
 	}
 	return acts
@@ -979,7 +984,11 @@ func (r *reloader) routeSteps() ([]step, error) {
 				steps = append(steps, s...)
 			}
 			if rules := r.firewallRules(fam, r.mark, addrs); !reflect.DeepEqual(r.fw[fam], rules) {
-				steps = append(steps, r.applyFirewall(rules))
+				s, err := r.applyFirewall(rules)
+				if err != nil {
+					return nil, err
+				}
+				steps = append(steps, s)
 			}
 		default:
 			rt := AppliedRoute{Prefix: p}
@@ -1097,16 +1106,26 @@ func (r *reloader) addRules(fam int) []step {
 }
 
 // applyFirewall installs (or replaces) one family's firewall table.
-func (r *reloader) applyFirewall(rules firewall.Rules) step {
+func (r *reloader) applyFirewall(rules firewall.Rules) (step, error) {
+	backend, err := r.e.Firewall.Backend()
+	if err != nil {
+		return step{}, err
+	}
 	prev := r.fw
 	r.fw = make(map[int]firewall.Rules, len(prev)+1)
 	for f, x := range prev {
 		r.fw[f] = x
 	}
 	r.fw[rules.Family] = rules
-	return step{cmds: []string{"nft -f /dev/fd/63"}, do: func() ([]action, error) {
-		if len(prev) == 0 {
-			if err := r.j.record(Undo{Kind: "firewall"}); err != nil {
+	cmd := firewall.ApplyCmd(backend, rules.Family)
+	return step{cmds: []string{cmd}, do: func() ([]action, error) {
+		if i := slices.IndexFunc(r.j.Undo, func(u Undo) bool { return u.Kind == "firewall" }); i < 0 {
+			if err := r.j.record(Undo{Kind: "firewall", Backend: backend, Families: []int{rules.Family}}); err != nil {
+				return nil, err
+			}
+		} else if !slices.Contains(r.j.Undo[i].Families, rules.Family) {
+			r.j.Undo[i].Families = append(r.j.Undo[i].Families, rules.Family)
+			if err := r.j.save(); err != nil {
 				return nil, err
 			}
 		}
@@ -1114,13 +1133,13 @@ func (r *reloader) applyFirewall(rules firewall.Rules) step {
 			return nil, err
 		}
 		if old, ok := prev[rules.Family]; ok {
-			return []action{{cmd: "nft -f /dev/fd/63", fn: func() error { return r.e.Firewall.Apply(old) }}}, nil
+			return []action{{cmd: cmd, fn: func() error { return r.e.Firewall.Apply(old) }}}, nil
 		}
 		// The Firewall removes both families at once: remove, then put
 		// back the other.
-		undo := []action{{cmd: "nft -f /dev/fd/63", fn: func() error { return r.e.Firewall.Remove(r.iface) }}}
+		undo := []action{{cmd: firewall.RemoveCmds(backend, []int{rules.Family})[0], fn: func() error { return r.e.Firewall.Remove(r.iface, backend) }}}
 		return append(undo, r.applyFirewalls(prev)...), nil
-	}}
+	}}, nil
 }
 
 // srcValidMark sets net.ipv4.conf.all.src_valid_mark as up does.
