@@ -880,13 +880,13 @@ func checkDemoGone(t *testing.T, out string) {
 		t.Fatalf("want the two interface names in the demo output, found %q", ifaces)
 	}
 	for _, name := range ifaces {
-		for _, path := range []string{
-			"/var/run/wireguard/" + name + ".sock",
-			"/run/wgtools/" + name + ".json",
-			"/run/wgtools/" + name + ".lock",
-		} {
-			if _, err := os.Stat(path); !os.IsNotExist(err) {
-				t.Errorf("%s left behind (%v)", path, err)
+		if _, err := os.Stat("/var/run/wireguard/" + name + ".sock"); !os.IsNotExist(err) {
+			t.Errorf("socket of %s left behind (%v)", name, err)
+		}
+		// Journals and locks, in whichever namespace's directory.
+		for _, pat := range []string{"/run/wgtools/" + name + ".*", "/run/wgtools/netns-*/" + name + ".*"} {
+			if left, _ := filepath.Glob(pat); len(left) > 0 {
+				t.Errorf("left behind: %v", left)
 			}
 		}
 	}

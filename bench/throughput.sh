@@ -64,7 +64,7 @@ cleanup() {
 		ip netns del "$ns" 2>/dev/null
 	done
 	for ifc in "$ifA" "$ifB" "$ifR"; do
-		rm -f "/var/run/wireguard/$ifc.sock" "/run/wgtools/$ifc.json" "/run/wgtools/$ifc.lock"
+		rm -f "/var/run/wireguard/$ifc.sock" /run/wgtools/"$ifc".* /run/wgtools/netns-*/"$ifc".*
 	done
 	rm -rf "$work"
 }

@@ -265,15 +265,26 @@ func eqTeardownIface(t *testing.T, ns *nettest.NetNS, ifname string) {
 		}
 		eqWaitDaemonsGone(ifname, eqExitTimeout)
 	}
-	for _, p := range []string{
-		filepath.Join(eqSocketDir, ifname+".sock"),
-		filepath.Join(eqStateDir, ifname+".lock"),
-		filepath.Join(eqStateDir, ifname+".json"),
-	} {
+	for _, p := range append([]string{filepath.Join(eqSocketDir, ifname+".sock")}, eqStateFiles(ifname)...) {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("teardown: %v", err)
 		}
+		// A test namespace's state directory goes with its last file.
+		if d := filepath.Dir(p); strings.HasPrefix(filepath.Base(d), "netns-") {
+			_ = os.Remove(d)
+		}
 	}
+}
+
+// eqStateFiles lists our wg-quick's journal and lock files of ifname, in
+// whichever namespace's directory they are (quick.NamespaceStateDir).
+func eqStateFiles(ifname string) []string {
+	var files []string
+	for _, pat := range []string{"%s/%s.*", "%s/netns-*/%s.*"} {
+		m, _ := filepath.Glob(fmt.Sprintf(pat, eqStateDir, ifname))
+		files = append(files, m...)
+	}
+	return files
 }
 
 // eqDaemons returns the userspace WireGuard daemons serving ifname:
@@ -338,8 +349,10 @@ func (s *eqSide) requireGone(t *testing.T) {
 		}
 		time.Sleep(eqPoll)
 	}
-	if _, err := os.Stat(filepath.Join(eqStateDir, s.ifname+".json")); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("%s: journal %s/%s.json still there after down (err=%v)", s.label, eqStateDir, s.ifname, err)
+	for _, f := range eqStateFiles(s.ifname) {
+		if strings.HasSuffix(f, ".json") {
+			t.Errorf("%s: journal %s still there after down", s.label, f)
+		}
 	}
 }
 

@@ -68,7 +68,7 @@ func (e *env) newQuickEnv(iface string) (*quick.Env, func(), error) {
 		Resolver:     net.DefaultResolver,
 		Retries:      retries,
 		KernelModule: func() bool { _, err := os.Stat("/sys/module/wireguard"); return err == nil },
-		StateDir:     quick.StateDir,
+		StateDir:     quick.NamespaceStateDir(),
 		Stderr:       e.stderr,
 	}
 	if os.Getenv("WG_QUICK_TIMING") != "" {

@@ -120,14 +120,17 @@ func (s *scenario) removeLeftovers() {
 		t.Errorf("processes %v still run %s after the scenario", pids, s.wgQuick)
 	}
 	for _, iface := range s.ifaces {
-		for _, path := range []string{socketFile(iface), journalFile(iface), filepath.Join(stateDir, iface+".lock")} {
+		for _, path := range append([]string{socketFile(iface)}, eqStateFiles(iface)...) {
 			err := os.Remove(path)
 			switch {
 			case errors.Is(err, fs.ErrNotExist):
 			case err != nil:
 				t.Errorf("removing leftover %s: %v", path, err)
-			case !strings.HasSuffix(path, ".lock") && !t.Failed():
+			case !t.Failed():
 				t.Errorf("%s was left behind", path)
+			}
+			if d := filepath.Dir(path); strings.HasPrefix(filepath.Base(d), "netns-") {
+				_ = os.Remove(d) // empty once its lock file is gone
 			}
 		}
 	}
@@ -167,8 +170,10 @@ func processesRunning(exe string) []int {
 	return pids
 }
 
-func socketFile(iface string) string  { return filepath.Join(uapiSocketDir, iface+".sock") }
-func journalFile(iface string) string { return filepath.Join(stateDir, iface+".json") }
+func socketFile(iface string) string { return filepath.Join(uapiSocketDir, iface+".sock") }
+
+// journalFile names an interface's journal for messages.
+func journalFile(iface string) string { return stateDir + "/[netns-ID/]" + iface + ".json" }
 
 // keyPair is a WireGuard key pair in base64.
 type keyPair struct{ private, public string }
@@ -569,8 +574,10 @@ func (n *node) checkDown(before string) {
 	if diff := cmp.Diff(before, n.netState()); diff != "" {
 		n.t.Errorf("%s: routes, rules or firewall differ after down from before up (-before +after):\n%s", n.name, diff)
 	}
-	if _, err := os.Stat(journalFile(n.iface)); !errors.Is(err, fs.ErrNotExist) {
-		n.t.Errorf("%s: journal %s left after down (err=%v)", n.name, journalFile(n.iface), err)
+	for _, f := range eqStateFiles(n.iface) {
+		if strings.HasSuffix(f, ".json") {
+			n.t.Errorf("%s: journal %s left after down", n.name, f)
+		}
 	}
 	// The daemon exits, removing its socket, once it sees its interface
 	// gone; down does not wait for that.

@@ -7,7 +7,8 @@
 //
 // Every change that outlives the link (policy rules, firewall tables, DNS
 // records, the src_valid_mark sysctl) is recorded in a journal under
-// /run/wgtools before the next step runs. A failure or an interrupt during
+// /run/wgtools (a subdirectory per network namespace, see
+// [NamespaceStateDir]) before the next step runs. A failure or an interrupt during
 // `up` undoes the journal in reverse, so the host is left as it was; `down`
 // undoes exactly what `up` recorded, even if the file changed meanwhile, and
 // so removes only the rules this interface added (the reference deletes every

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 )
 
@@ -222,17 +223,45 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode, durable bool) e
 
 // lock takes the interface's lock file, waiting for another wg-quick
 // working on the same interface to finish.
+//
+// The lock file is removed again on unlock (and a namespace's directory
+// with its last file), so that namespaces that come and go leave nothing
+// behind. That is safe because a locker checks, once it holds the lock,
+// that the file it locked is still the one at the path: one that waited on
+// a file its holder then removed starts over on the new file.
 func lock(dir, iface string) (unlock func(), err error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("creating %s: %w", dir, err)
+	path := filepath.Join(dir, iface+".lock")
+	// Each retry means another locker got through, so this ends; the
+	// bound only turns a bug into an error instead of a spin.
+	for range 100000 {
+		if err := os.MkdirAll(dir, 0o700); errors.Is(err, fs.ErrExist) {
+			continue // made and removed again by others meanwhile
+		} else if err != nil {
+			return nil, fmt.Errorf("creating %s: %w", dir, err)
+		}
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // the directory went with another's unlock
+		} else if err != nil {
+			return nil, fmt.Errorf("opening lock: %w", err)
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("locking %s: %w", path, err)
+		}
+		held, err1 := f.Stat()
+		now, err2 := os.Stat(path)
+		if err1 != nil || err2 != nil || !os.SameFile(held, now) {
+			f.Close()
+			continue
+		}
+		return func() {
+			os.Remove(path)
+			if strings.HasPrefix(filepath.Base(dir), "netns-") {
+				os.Remove(dir) // fails while other files are in it
+			}
+			f.Close()
+		}, nil
 	}
-	f, err := os.OpenFile(filepath.Join(dir, iface+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("opening lock: %w", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("locking %s: %w", f.Name(), err)
-	}
-	return func() { f.Close() }, nil
+	return nil, fmt.Errorf("locking %s: the lock file keeps being replaced", path)
 }

@@ -1,0 +1,6 @@
+//go:build !linux
+
+package quick
+
+// NamespaceStateDir is StateDir: network namespaces exist only on Linux.
+func NamespaceStateDir() string { return StateDir }
