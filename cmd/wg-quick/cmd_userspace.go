@@ -43,6 +43,7 @@ func newUserspaceCommand(e *env) *cobra.Command {
 			signal.Ignore(syscall.SIGHUP)
 			level := userspace.LogLevelFromEnv(os.Getenv("LOG_LEVEL"))
 			opts := userspace.Options{LogLevel: level, Logf: func(f string, a ...any) { fmt.Fprintf(e.stderr, f+"\n", a...) }}
+			opts.AfterFirstRequest = userspace.PauseGCForStartup()
 			// Spawned by up: logs go to syslog and readiness to the parent;
 			// run by hand: stderr.
 			return userspace.Daemon(cmd.Context(), name, opts)

@@ -610,6 +610,7 @@ func notExist(err error) bool {
 // Down takes the interface down: PreDown hooks, save if SaveConfig, then
 // the recorded changes undone (rules, link, DNS, firewall), then PostDown.
 func (e *Env) Down(ctx context.Context, iface string, cfg *config.Config, save func() error) error {
+	start := time.Now()
 	unlock, err := lock(e.StateDir, iface)
 	if err != nil {
 		return err
@@ -619,6 +620,7 @@ func (e *Env) Down(ctx context.Context, iface string, cfg *config.Config, save f
 	if err != nil {
 		return err
 	}
+	e.phase("lock+names", &start)
 	j, err := loadJournal(e.StateDir, iface)
 	if err != nil {
 		return err
@@ -646,10 +648,14 @@ func (e *Env) Down(ctx context.Context, iface string, cfg *config.Config, save f
 		// configuration implies, as wg-quick does.
 		j = e.journalFromConfig(iface, cfg)
 	}
+	e.phase("predown+save", &start)
 	if err := e.undoDown(j); err != nil {
 		return err
 	}
-	return e.Hooks.Run(ctx, cfg.Interface.PostDown)
+	e.phase("undo+wait", &start)
+	err = e.Hooks.Run(ctx, cfg.Interface.PostDown)
+	e.phase("postdown", &start)
+	return err
 }
 
 // undoDown undoes a journal in wg-quick's down order (policy rules, link,

@@ -89,7 +89,7 @@ func Run(ctx context.Context, name string, opts Options, ready func()) error {
 		return errors.Join(fmt.Errorf("listening on UAPI socket %s: %w", path, err), removeSocket(path, ours))
 	}
 
-	conns := &connSet{conns: make(map[net.Conn]struct{})}
+	conns := &connSet{conns: make(map[net.Conn]struct{}), afterFirst: opts.AfterFirstRequest}
 	acceptErr := make(chan error, 1)
 	go conns.acceptLoop(uapi, dev, acceptErr)
 	verbosef("UAPI listener started")
@@ -147,6 +147,7 @@ func create(ctx context.Context, name string, mtu int, logf func(string, ...any)
 	if tdev, err = tun.CreateTUN(name, mtu); err != nil {
 		return nil, nil, nil, tunError(name, err)
 	}
+	tdev = filterUp(tdev, linkRunning(name))
 	path := socketPath(name)
 	if uapiFile, err = ipc.UAPIOpen(name); err != nil {
 		tdev.Close()
@@ -278,6 +279,9 @@ type connSet struct {
 	closed bool
 	conns  map[net.Conn]struct{}
 	wg     sync.WaitGroup
+	// afterFirst, if set, runs once, after the first request is served.
+	afterFirst func()
+	firstOnce  sync.Once
 }
 
 // acceptLoop hands each connection uapi accepts to dev.IpcHandle and sends
@@ -314,6 +318,9 @@ func (s *connSet) serve(c net.Conn, dev *device.Device) {
 	go func() {
 		defer s.wg.Done()
 		dev.IpcHandle(c) // closes c
+		if s.afterFirst != nil {
+			s.firstOnce.Do(s.afterFirst)
+		}
 		s.mu.Lock()
 		delete(s.conns, c)
 		s.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"runtime/debug"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -116,5 +117,22 @@ func Test_failureReport(t *testing.T) {
 				t.Errorf("unexpected report (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestPauseGCForStartup: the collector is off between the pause and the
+// resume, and back at its previous setting after it (resume twice is
+// harmless).
+func TestPauseGCForStartup(t *testing.T) {
+	prev := debug.SetGCPercent(77)
+	defer debug.SetGCPercent(prev)
+	resume := PauseGCForStartup()
+	if got := debug.SetGCPercent(-1); got != -1 {
+		t.Errorf("GC percent during the pause: %d, want -1 (off)", got)
+	}
+	resume()
+	resume()
+	if got := debug.SetGCPercent(77); got != 77 {
+		t.Errorf("GC percent after resume: %d, want 77", got)
 	}
 }
