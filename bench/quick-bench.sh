@@ -43,13 +43,14 @@ conf() {
 	}
 }
 
-# timeit CMD...: milliseconds of wall time.
-timeit() {
-	local s e
-	s=$(date +%s%N)
-	"$@" >/dev/null 2>&1
-	e=$(date +%s%N)
-	echo $(((e - s) / 1000000))
+# nstime NS ERRFILE CMD...: milliseconds of wall time of CMD run inside
+# namespace NS, measured inside it, so that neither side pays for
+# `ip netns exec` itself (about 6 ms here) in its figure. CMD's stderr goes
+# to ERRFILE.
+nstime() {
+	local ns=$1 errfile=$2
+	shift 2
+	ip netns exec "$ns" bash -c 's=$(date +%s%N); "$@" >/dev/null 2>"$0"; e=$(date +%s%N); echo $(((e - s) / 1000000))' "$errfile" "$@"
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
@@ -69,17 +70,14 @@ for c in "${cases[@]}"; do
 	for _ in $(seq "$runs"); do
 		ip netns add "$ns"
 		ip -n "$ns" link set lo up
-		ru+=("$(timeit ip netns exec "$ns" env PATH="$work/fake:$PATH" WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 /usr/bin/wg-quick up "$work/$name.conf")")
-		rd+=("$(timeit ip netns exec "$ns" env PATH="$work/fake:$PATH" /usr/bin/wg-quick down "$work/$name.conf")")
+		ru+=("$(nstime "$ns" /dev/null env PATH="$work/fake:$PATH" WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 /usr/bin/wg-quick up "$work/$name.conf")")
+		rd+=("$(nstime "$ns" /dev/null env PATH="$work/fake:$PATH" /usr/bin/wg-quick down "$work/$name.conf")")
 		ip netns del "$ns"
 		ip netns add "$ns"
 		ip -n "$ns" link set lo up
-		s=$(date +%s%N)
-		t=$(ip netns exec "$ns" env PATH="$work/fake:$PATH" WG_QUICK_TIMING=1 "$work/wg-quick" up "$work/$name.conf" 2>&1 >/dev/null | grep '^\[timing\]' | awk '{printf "%s=%s ", $2, $3}')
-		e=$(date +%s%N)
-		ou+=($(((e - s) / 1000000)))
-		split+=("$t")
-		od+=("$(timeit ip netns exec "$ns" env PATH="$work/fake:$PATH" "$work/wg-quick" down "$work/$name.conf")")
+		ou+=("$(nstime "$ns" "$work/timing" env PATH="$work/fake:$PATH" WG_QUICK_TIMING=1 "$work/wg-quick" up "$work/$name.conf")")
+		split+=("$(grep '^\[timing\]' "$work/timing" | awk '{printf "%s=%s ", $2, $3}')")
+		od+=("$(nstime "$ns" /dev/null env PATH="$work/fake:$PATH" "$work/wg-quick" down "$work/$name.conf")")
 		ip netns del "$ns"
 	done
 	mru=$(printf '%s\n' "${ru[@]}" | median)
