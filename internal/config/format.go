@@ -36,7 +36,11 @@ func writeShowconf(b *bytes.Buffer, c *Config) {
 	for i := range c.Peers {
 		p := &c.Peers[i]
 		b.WriteString("[Peer]\n")
-		writeKey(b, "PublicKey", &p.PublicKey)
+		// Public keys are not secret: the standard encoder, not the
+		// constant-time one (10,000 peers).
+		b.WriteString("PublicKey = ")
+		b.Write(keys.AppendPublic(b.AvailableBuffer(), p.PublicKey))
+		b.WriteByte('\n')
 		if present(p.PresharedKey) {
 			writeKey(b, "PresharedKey", p.PresharedKey)
 		}
@@ -46,7 +50,7 @@ func writeShowconf(b *bytes.Buffer, c *Config) {
 				if j > 0 {
 					b.WriteString(", ")
 				}
-				b.WriteString(formatPrefix(a.Prefix))
+				b.Write(appendPrefix(b.AvailableBuffer(), a.Prefix))
 			}
 			b.WriteByte('\n')
 		}

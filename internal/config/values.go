@@ -328,7 +328,34 @@ func formatAddr(a netip.Addr) string {
 
 // formatPrefix prints a prefix as wg and ip(8) do, keeping any host bits.
 func formatPrefix(p netip.Prefix) string {
-	return formatAddr(p.Addr()) + "/" + strconv.Itoa(p.Bits())
+	return string(appendPrefix(nil, p))
+}
+
+// appendPrefix appends formatPrefix(p) to b.
+func appendPrefix(b []byte, p netip.Prefix) []byte {
+	a := p.Addr()
+	if a.Is4() || a.Is4In6() || !compatV4(a) {
+		b = a.AppendTo(b)
+	} else {
+		b = append(b, formatAddr(a)...)
+	}
+	b = append(b, '/')
+	return strconv.AppendInt(b, int64(p.Bits()), 10)
+}
+
+// compatV4 reports an IPv6 address that formatAddr prints in the
+// IPv4-compatible form ::a.b.c.d.
+func compatV4(a netip.Addr) bool {
+	if !a.Is6() || a.Is4In6() {
+		return false
+	}
+	b := a.As16()
+	for _, x := range b[:12] {
+		if x != 0 {
+			return false
+		}
+	}
+	return b[12] != 0 || b[13] != 0
 }
 
 func joinHostPort(host string, port uint16) string {

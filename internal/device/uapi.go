@@ -56,6 +56,10 @@ func uapiGet(path, name string) (*wgtypes.Device, error) {
 // malformed is EPROTO ("Protocol error"), and unknown keys are ignored.
 func parseUAPI(r *bufio.Reader) (*wgtypes.Device, error) {
 	d := &wgtypes.Device{}
+	// Peers are collected by pointer and copied into d.Peers once at the
+	// end: growing a slice of 10,000 peers (150 bytes each) copied them
+	// again and again.
+	var peers []*wgtypes.Peer
 	var peer *wgtypes.Peer
 	var hsSec, hsNsec int64
 	hasKey := false
@@ -101,9 +105,9 @@ func parseUAPI(r *bufio.Reader) (*wgtypes.Device, error) {
 		case "public_key":
 			finishPeer()
 			var key wgtypes.Key
-			if key, perr = keys.ParseHex(string(v)); perr == nil {
-				d.Peers = append(d.Peers, wgtypes.Peer{PublicKey: key})
-				peer = &d.Peers[len(d.Peers)-1]
+			if key, perr = keys.ParsePublicHex(v); perr == nil {
+				peer = &wgtypes.Peer{PublicKey: key}
+				peers = append(peers, peer)
 			}
 		case "errno":
 			var n uint64
@@ -124,6 +128,12 @@ func parseUAPI(r *bufio.Reader) (*wgtypes.Device, error) {
 	finishPeer()
 	if !sawErrno {
 		return nil, syscall.EPROTO
+	}
+	if len(peers) > 0 {
+		d.Peers = make([]wgtypes.Peer, len(peers))
+		for i, p := range peers {
+			d.Peers[i] = *p
+		}
 	}
 	if hasKey && d.PrivateKey != (wgtypes.Key{}) {
 		d.PublicKey = keys.Public(d.PrivateKey)

@@ -2,6 +2,8 @@ package keys
 
 import (
 	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"runtime"
@@ -146,4 +148,26 @@ func Wipe(k *wgtypes.Key) {
 func wipeBytes(b []byte) {
 	clear(b)
 	runtime.KeepAlive(b)
+}
+
+// AppendPublic appends the base64 encoding of a public key to dst with the
+// standard library's encoder, which is not constant-time: for public keys
+// only, which are not secret, where encoding thousands of them (wg show of
+// a large device) should cost what it costs in C.
+func AppendPublic(dst []byte, k wgtypes.Key) []byte {
+	return base64.StdEncoding.AppendEncode(dst, k[:])
+}
+
+// ParsePublicHex decodes a public key from exactly [HexLen] hexadecimal
+// digits, either case, with the standard library's decoder, which is not
+// constant-time; for secrets use [ParseHex].
+func ParsePublicHex(s []byte) (wgtypes.Key, error) {
+	var k wgtypes.Key
+	if len(s) != HexLen {
+		return k, ErrFormat
+	}
+	if _, err := hex.Decode(k[:], s); err != nil {
+		return wgtypes.Key{}, ErrFormat
+	}
+	return k, nil
 }

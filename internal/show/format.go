@@ -117,20 +117,23 @@ func byteCount(b uint64) string {
 	}
 }
 
-// addrString formats an address like glibc's inet_ntop. Go's formatting
-// agrees (lowercase hex, the first longest run of at least two zero words
-// compressed, ::ffff:a.b.c.d for IPv4-mapped addresses) except for
-// IPv4-compatible addresses: glibc prints an address whose first six words
-// are zero and whose seventh is not in dotted form, ::a.b.c.d.
-func addrString(a netip.Addr) string {
+// appendAddr appends an address formatted like glibc's inet_ntop. Go's
+// formatting agrees (lowercase hex, the first longest run of at least two
+// zero words compressed, ::ffff:a.b.c.d for IPv4-mapped addresses) except
+// for IPv4-compatible addresses: glibc prints an address whose first six
+// words are zero and whose seventh is not in dotted form, ::a.b.c.d.
+func appendAddr(b []byte, a netip.Addr) []byte {
 	if a.Is6() {
-		b := a.As16()
-		if isZero(b[:12]) && (b[12] != 0 || b[13] != 0) {
-			return "::" + netip.AddrFrom4([4]byte(b[12:])).String()
+		x := a.As16()
+		if isZero(x[:12]) && (x[12] != 0 || x[13] != 0) {
+			return netip.AddrFrom4([4]byte(x[12:])).AppendTo(append(b, "::"...))
 		}
 	}
-	return a.WithZone("").String()
+	return a.WithZone("").AppendTo(b)
 }
+
+// addrString is appendAddr as a string.
+func addrString(a netip.Addr) string { return string(appendAddr(nil, a)) }
 
 func isZero(b []byte) bool {
 	for _, c := range b {
@@ -141,31 +144,40 @@ func isZero(b []byte) bool {
 	return true
 }
 
-// endpointString formats a peer endpoint like wg does with getnameinfo
-// (numeric host and service): "a.b.c.d:port" for an IPv4 endpoint and
-// "[addr%zone]:port" for an IPv6 one. ok is false when the peer has no
-// endpoint. The family follows the IP's length (see the package
-// documentation), so a 16-byte IPv4-mapped address stays IPv6.
-func endpointString(e *net.UDPAddr) (s string, ok bool) {
+// appendEndpoint appends a peer endpoint formatted like wg does with
+// getnameinfo (numeric host and service): "a.b.c.d:port" for an IPv4
+// endpoint and "[addr%zone]:port" for an IPv6 one. ok is false (and b
+// unchanged) when the peer has no endpoint. The family follows the IP's
+// length (see the package documentation), so a 16-byte IPv4-mapped address
+// stays IPv6.
+func appendEndpoint(b []byte, e *net.UDPAddr) (_ []byte, ok bool) {
 	if e == nil {
-		return "", false
+		return b, false
 	}
-	port := strconv.FormatUint(uint64(uint16(e.Port)), 10)
 	switch len(e.IP) {
 	case net.IPv4len:
-		return addrString(netip.AddrFrom4([4]byte(e.IP))) + ":" + port, true
+		b = appendAddr(b, netip.AddrFrom4([4]byte(e.IP)))
 	case net.IPv6len:
-		host := addrString(netip.AddrFrom16([16]byte(e.IP)))
+		b = append(b, '[')
+		b = appendAddr(b, netip.AddrFrom16([16]byte(e.IP)))
 		if e.Zone != "" {
 			// getnameinfo appends the scope whenever the sockaddr has a
 			// non-zero scope ID; the device layer has already turned it
 			// into a name or a number.
-			host += "%" + e.Zone
+			b = append(append(b, '%'), e.Zone...)
 		}
-		return "[" + host + "]:" + port, true
+		b = append(b, ']')
 	default:
-		return "", false
+		return b, false
 	}
+	b = append(b, ':')
+	return strconv.AppendUint(b, uint64(uint16(e.Port)), 10), true
+}
+
+// endpointString is appendEndpoint as a string.
+func endpointString(e *net.UDPAddr) (string, bool) {
+	b, ok := appendEndpoint(nil, e)
+	return string(b), ok
 }
 
 // allowedIP is one allowed IP as wg prints it: the address and the prefix
@@ -175,32 +187,54 @@ type allowedIP struct {
 	cidr string
 }
 
-// allowedIPs converts a peer's allowed IPs. The family is decided by the
-// mask length, since an IPv4 address may be stored in 16 bytes; without a
-// usable mask the IP's length decides. An address of neither family prints
-// as the empty string, as wg does for an AF_UNSPEC entry.
+// allowedIPs converts a peer's allowed IPs for pretty and JSON output.
 func allowedIPs(nets []net.IPNet) []allowedIP {
 	out := make([]allowedIP, 0, len(nets))
-	for _, n := range nets {
-		ones, _ := n.Mask.Size()
-		family := len(n.Mask)
-		if family != net.IPv4len && family != net.IPv6len {
-			family = len(n.IP)
-		}
-		var addr string
-		switch family {
-		case net.IPv4len:
-			if ip := n.IP.To4(); ip != nil {
-				addr = addrString(netip.AddrFrom4([4]byte(ip)))
-			}
-		case net.IPv6len:
-			if ip := n.IP.To16(); ip != nil {
-				addr = addrString(netip.AddrFrom16([16]byte(ip)))
-			}
-		}
-		out = append(out, allowedIP{addr: addr, cidr: strconv.Itoa(ones)})
+	for i := range nets {
+		addr, ones := allowedIPParts(&nets[i])
+		out = append(out, allowedIP{addr: string(appendAllowedAddr(nil, addr)), cidr: strconv.Itoa(ones)})
 	}
 	return out
+}
+
+// allowedIPParts splits an allowed IP into its address and prefix length.
+// The family is decided by the mask length, since an IPv4 address may be
+// stored in 16 bytes; without a usable mask the IP's length decides. An
+// address of neither family is invalid, and prints as the empty string, as
+// wg does for an AF_UNSPEC entry.
+func allowedIPParts(n *net.IPNet) (netip.Addr, int) {
+	ones, _ := n.Mask.Size()
+	family := len(n.Mask)
+	if family != net.IPv4len && family != net.IPv6len {
+		family = len(n.IP)
+	}
+	switch family {
+	case net.IPv4len:
+		if ip := n.IP.To4(); ip != nil {
+			return netip.AddrFrom4([4]byte(ip)), ones
+		}
+	case net.IPv6len:
+		if ip := n.IP.To16(); ip != nil {
+			return netip.AddrFrom16([16]byte(ip)), ones
+		}
+	}
+	return netip.Addr{}, ones
+}
+
+// appendAllowedAddr appends an allowed IP's address, nothing if invalid.
+func appendAllowedAddr(b []byte, a netip.Addr) []byte {
+	if !a.IsValid() {
+		return b
+	}
+	return appendAddr(b, a)
+}
+
+// appendAllowedIP appends "addr" sep "cidr".
+func appendAllowedIP(b []byte, n *net.IPNet, sep string) []byte {
+	addr, ones := allowedIPParts(n)
+	b = appendAllowedAddr(b, addr)
+	b = append(b, sep...)
+	return strconv.AppendInt(b, int64(ones), 10)
 }
 
 // handshake returns a peer's latest handshake as wg's timespec: (0, 0) when

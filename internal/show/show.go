@@ -1,10 +1,10 @@
 package show
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"slices"
 	"sort"
 	"strconv"
@@ -180,87 +180,132 @@ func sortedPeers(peers []wgtypes.Peer) []*wgtypes.Peer {
 // device without peers. For an unknown field it writes nothing and returns
 // an error wrapping [ErrInvalidField].
 func Field(w io.Writer, d *wgtypes.Device, field string, withName bool) error {
-	var b bytes.Buffer
-	prefix := ""
-	if withName {
-		prefix = deviceName(d) + "\t"
+	// One buffer, appended to: a dump of 10,000 peers is 80,000 columns,
+	// and a string per column made it slower than wg's C.
+	per := 0
+	if field != "public-key" && field != "private-key" && field != "listen-port" && field != "fwmark" {
+		per = 64
+		if field == "dump" || field == "allowed-ips" {
+			per = 160
+		}
 	}
-	line := func(cols ...string) {
-		b.WriteString(prefix)
-		b.WriteString(strings.Join(cols, "\t"))
-		b.WriteString("\n")
+	b := make([]byte, 0, 128+per*len(d.Peers))
+	start := func() []byte {
+		if withName {
+			b = append(b, deviceName(d)...)
+			b = append(b, '\t')
+		}
+		return b
+	}
+	// peerStart begins a peer's line with its public key and a tab.
+	peerStart := func(p *wgtypes.Peer) {
+		b = start()
+		b = keys.AppendPublic(b, p.PublicKey)
+		b = append(b, '\t')
 	}
 	switch field {
 	case "public-key":
-		line(maybeKey(d.PublicKey, hasKey(d.PrivateKey)))
+		b = appendKey(start(), d.PublicKey, hasKey(d.PrivateKey), false)
+		b = append(b, '\n')
 	case "private-key":
-		line(maybeKey(d.PrivateKey, hasKey(d.PrivateKey)))
+		b = appendKey(start(), d.PrivateKey, hasKey(d.PrivateKey), true)
+		b = append(b, '\n')
 	case "listen-port":
-		line(strconv.FormatUint(uint64(uint16(d.ListenPort)), 10))
+		b = strconv.AppendUint(start(), uint64(uint16(d.ListenPort)), 10)
+		b = append(b, '\n')
 	case "fwmark":
-		line(fwmark(d))
+		b = append(append(start(), fwmark(d)...), '\n')
 	case "peers":
-		for _, p := range d.Peers {
-			line(keys.Encode(p.PublicKey))
+		for i := range d.Peers {
+			b = keys.AppendPublic(start(), d.Peers[i].PublicKey)
+			b = append(b, '\n')
 		}
 	case "preshared-keys":
-		for _, p := range d.Peers {
-			line(keys.Encode(p.PublicKey), maybeKey(p.PresharedKey, hasKey(p.PresharedKey)))
+		for i := range d.Peers {
+			p := &d.Peers[i]
+			peerStart(p)
+			b = append(appendKey(b, p.PresharedKey, hasKey(p.PresharedKey), true), '\n')
 		}
 	case "endpoints":
-		for _, p := range d.Peers {
-			line(keys.Encode(p.PublicKey), endpointOrNone(&p))
+		for i := range d.Peers {
+			p := &d.Peers[i]
+			peerStart(p)
+			b = append(appendEndpointOrNone(b, p.Endpoint), '\n')
 		}
 	case "allowed-ips":
-		for _, p := range d.Peers {
-			line(keys.Encode(p.PublicKey), allowedIPList(&p, " "))
+		for i := range d.Peers {
+			p := &d.Peers[i]
+			peerStart(p)
+			b = append(appendAllowedIPList(b, p.AllowedIPs, ' '), '\n')
 		}
 	case "latest-handshakes":
-		for _, p := range d.Peers {
-			line(keys.Encode(p.PublicKey), handshakeSeconds(&p))
+		for i := range d.Peers {
+			p := &d.Peers[i]
+			peerStart(p)
+			b = append(appendHandshake(b, p), '\n')
 		}
 	case "transfer":
-		for _, p := range d.Peers {
-			line(keys.Encode(p.PublicKey), counter(p.ReceiveBytes), counter(p.TransmitBytes))
+		for i := range d.Peers {
+			p := &d.Peers[i]
+			peerStart(p)
+			b = strconv.AppendUint(b, uint64(p.ReceiveBytes), 10)
+			b = append(b, '\t')
+			b = strconv.AppendUint(b, uint64(p.TransmitBytes), 10)
+			b = append(b, '\n')
 		}
 	case "persistent-keepalive":
-		for _, p := range d.Peers {
-			line(keys.Encode(p.PublicKey), keepaliveOrOff(&p))
+		for i := range d.Peers {
+			p := &d.Peers[i]
+			peerStart(p)
+			b = append(appendKeepalive(b, p), '\n')
 		}
 	case "dump":
-		line(
-			maybeKey(d.PrivateKey, hasKey(d.PrivateKey)),
-			maybeKey(d.PublicKey, hasKey(d.PrivateKey)),
-			strconv.FormatUint(uint64(uint16(d.ListenPort)), 10),
-			fwmark(d),
-		)
-		for _, p := range d.Peers {
-			line(
-				keys.Encode(p.PublicKey),
-				maybeKey(p.PresharedKey, hasKey(p.PresharedKey)),
-				endpointOrNone(&p),
-				allowedIPList(&p, ","),
-				handshakeSeconds(&p),
-				counter(p.ReceiveBytes),
-				counter(p.TransmitBytes),
-				keepaliveOrOff(&p),
-			)
+		b = appendKey(start(), d.PrivateKey, hasKey(d.PrivateKey), true)
+		b = append(b, '\t')
+		b = appendKey(b, d.PublicKey, hasKey(d.PrivateKey), false)
+		b = append(b, '\t')
+		b = strconv.AppendUint(b, uint64(uint16(d.ListenPort)), 10)
+		b = append(b, '\t')
+		b = append(b, fwmark(d)...)
+		b = append(b, '\n')
+		for i := range d.Peers {
+			p := &d.Peers[i]
+			peerStart(p)
+			b = appendKey(b, p.PresharedKey, hasKey(p.PresharedKey), true)
+			b = append(b, '\t')
+			b = appendEndpointOrNone(b, p.Endpoint)
+			b = append(b, '\t')
+			b = appendAllowedIPList(b, p.AllowedIPs, ',')
+			b = append(b, '\t')
+			b = appendHandshake(b, p)
+			b = append(b, '\t')
+			b = strconv.AppendUint(b, uint64(p.ReceiveBytes), 10)
+			b = append(b, '\t')
+			b = strconv.AppendUint(b, uint64(p.TransmitBytes), 10)
+			b = append(b, '\t')
+			b = appendKeepalive(b, p)
+			b = append(b, '\n')
 		}
 	default:
 		return fmt.Errorf("%w: %q", ErrInvalidField, field)
 	}
-	if _, err := w.Write(b.Bytes()); err != nil {
+	if _, err := w.Write(b); err != nil {
 		return fmt.Errorf("writing %s of interface %s: %w", field, d.Name, err)
 	}
 	return nil
 }
 
-// maybeKey returns k in base64, or "(none)".
-func maybeKey(k wgtypes.Key, have bool) string {
-	if !have {
-		return "(none)"
+// appendKey appends k in base64, or "(none)" when !have; secret keys go
+// through the constant-time encoder.
+func appendKey(b []byte, k wgtypes.Key, have, secret bool) []byte {
+	switch {
+	case !have:
+		return append(b, "(none)"...)
+	case secret:
+		return append(b, keys.Encode(k)...)
+	default:
+		return keys.AppendPublic(b, k)
 	}
-	return keys.Encode(k)
 }
 
 // fwmark returns the firewall mark in lowercase hex, or "off".
@@ -272,44 +317,39 @@ func fwmark(d *wgtypes.Device) string {
 	return "0x" + strconv.FormatUint(uint64(mark), 16)
 }
 
-// endpointOrNone returns the peer's endpoint, or "(none)".
-func endpointOrNone(p *wgtypes.Peer) string {
-	if ep, ok := endpointString(p.Endpoint); ok {
-		return ep
+// appendEndpointOrNone appends the peer's endpoint, or "(none)".
+func appendEndpointOrNone(b []byte, e *net.UDPAddr) []byte {
+	if nb, ok := appendEndpoint(b, e); ok {
+		return nb
 	}
-	return "(none)"
+	return append(b, "(none)"...)
 }
 
-// allowedIPList returns the peer's allowed IPs joined by sep, or "(none)".
-func allowedIPList(p *wgtypes.Peer, sep string) string {
-	ips := allowedIPs(p.AllowedIPs)
-	if len(ips) == 0 {
-		return "(none)"
+// appendAllowedIPList appends the allowed IPs joined by sep, or "(none)".
+func appendAllowedIPList(b []byte, nets []net.IPNet, sep byte) []byte {
+	if len(nets) == 0 {
+		return append(b, "(none)"...)
 	}
-	s := make([]string, len(ips))
-	for i, ip := range ips {
-		s[i] = ip.addr + "/" + ip.cidr
+	for i := range nets {
+		if i > 0 {
+			b = append(b, sep)
+		}
+		b = appendAllowedIP(b, &nets[i], "/")
 	}
-	return strings.Join(s, sep)
+	return b
 }
 
-// handshakeSeconds returns the handshake's Unix seconds, "0" for never. wg
+// appendHandshake appends the handshake's Unix seconds, "0" for never; wg
 // prints the signed time_t as unsigned.
-func handshakeSeconds(p *wgtypes.Peer) string {
+func appendHandshake(b []byte, p *wgtypes.Peer) []byte {
 	sec, _ := handshake(p)
-	return strconv.FormatUint(uint64(sec), 10)
+	return strconv.AppendUint(b, uint64(sec), 10)
 }
 
-// counter formats a byte counter as the unsigned value the device reported
-// (wgtypes stores the kernel's u64 in an int64).
-func counter(n int64) string {
-	return strconv.FormatUint(uint64(n), 10)
-}
-
-// keepaliveOrOff returns the keepalive interval in seconds, or "off".
-func keepaliveOrOff(p *wgtypes.Peer) string {
+// appendKeepalive appends the keepalive interval in seconds, or "off".
+func appendKeepalive(b []byte, p *wgtypes.Peer) []byte {
 	if ka := keepalive(p); ka != 0 {
-		return strconv.FormatUint(uint64(ka), 10)
+		return strconv.AppendUint(b, uint64(ka), 10)
 	}
-	return "off"
+	return append(b, "off"...)
 }
