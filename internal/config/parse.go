@@ -174,7 +174,7 @@ func (p *wgParser) keyLine(n int, line string) error {
 			}
 			peer.Endpoint = e
 		} else if v, ok := keyValue(line, "PublicKey"); ok {
-			k, err := parseKey(v)
+			k, err := parsePublicKey(v)
 			if err != nil {
 				return err
 			}
@@ -217,9 +217,23 @@ func (p *wgParser) keyLine(n int, line string) error {
 func parseKey(v string) (wgtypes.Key, error) {
 	k, err := keys.Parse(v)
 	if err != nil {
-		return wgtypes.Key{}, errors.New("Key is not the correct length or format: " + quote(v))
+		return wgtypes.Key{}, keyError(v)
 	}
 	return k, nil
+}
+
+// parsePublicKey is parseKey for a peer's public key, which is not secret
+// and so need not be decoded in constant time.
+func parsePublicKey(v string) (wgtypes.Key, error) {
+	k, err := keys.ParsePublic(v)
+	if err != nil {
+		return wgtypes.Key{}, keyError(v)
+	}
+	return k, nil
+}
+
+func keyError(v string) error {
+	return errors.New("Key is not the correct length or format: " + quote(v))
 }
 
 // finish checks what wg checks once the whole file is read.

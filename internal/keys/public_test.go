@@ -36,7 +36,38 @@ func TestPublicFastPaths(t *testing.T) {
 			t.Errorf("%q: ParsePublicHex err %v, ParseHex err %v; want both to reject", bad, err, werr)
 		}
 	}
+	// Every single-byte substitution of a valid key, at every position:
+	// both decoders agree on each.
+	valid := []byte(Encode(wgtypes.Key{1, 2, 3, 250, 251, 252}))
+	for i := range valid {
+		for c := range 256 {
+			m := bytes.Clone(valid)
+			m[i] = byte(c)
+			got, err := ParsePublic(string(m))
+			want, werr := Parse(string(m))
+			if (err == nil) != (werr == nil) || got != want {
+				t.Fatalf("%q: ParsePublic %v, %v; Parse %v, %v", m, got, err, want, werr)
+			}
+		}
+	}
 	if !bytes.Equal(AppendPublic(nil, wgtypes.Key{}), []byte(Encode(wgtypes.Key{}))) {
 		t.Error("zero key")
 	}
+}
+
+// FuzzParsePublic: the fast public-key decoder accepts and returns exactly
+// what the constant-time one does.
+func FuzzParsePublic(f *testing.F) {
+	f.Add("yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=")
+	f.Add("yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBml=")
+	f.Add("yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk")
+	f.Add("yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3f\nmk=")
+	f.Add("yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fB==")
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := ParsePublic(s)
+		want, werr := Parse(s)
+		if (err == nil) != (werr == nil) || got != want {
+			t.Fatalf("ParsePublic(%q) = %v, %v; Parse = %v, %v", s, got, err, want, werr)
+		}
+	})
 }
