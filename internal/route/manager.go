@@ -30,6 +30,8 @@ type Manager struct {
 	SysctlRoot string
 
 	h nlHandle // nil in the zero Manager and once closed
+	// indexes remembers link indexes for route requests (routeLinkIndex).
+	indexes map[string]int
 }
 
 // Close releases the netlink socket. The Manager must not be used for

@@ -87,6 +87,7 @@ func (m *Manager) AddWireGuardLink(name string) error {
 	// unless TxQLen is negative, and ip sends none.
 	attrs := netlink.NewLinkAttrs()
 	attrs.Name = name
+	delete(m.indexes, name)
 	err := m.h.LinkAdd(&netlink.GenericLink{LinkAttrs: attrs, LinkType: "wireguard"})
 	if errors.Is(err, unix.EOPNOTSUPP) {
 		err = &kernelError{sentinel: ErrLinkTypeUnsupported, err: err}
@@ -99,6 +100,7 @@ func (m *Manager) AddWireGuardLink(name string) error {
 
 // DeleteLink deletes the link name, as "ip link delete dev IF" does.
 func (m *Manager) DeleteLink(name string) error {
+	delete(m.indexes, name)
 	link, err := m.link(name)
 	if err == nil {
 		err = classify(m.h.LinkDel(link))
@@ -244,13 +246,11 @@ func (m *Manager) Addresses(name string) ([]netip.Prefix, error) {
 // scope link. IPv4 prefixes must have no host bits set (the kernel answers
 // EINVAL, as it does to ip).
 func (m *Manager) AddRoute(name string, p netip.Prefix, table int) error {
-	r, err := m.deviceRoute(name, p, table)
-	if err == nil {
+	err := m.retryRoute(name, p, table, func(r *netlink.Route) {
 		r.Scope = netlink.SCOPE_LINK
 		r.Protocol = unix.RTPROT_BOOT
 		r.Type = unix.RTN_UNICAST
-		err = classify(m.h.RouteAdd(r))
-	}
+	}, m.h.RouteAdd)
 	if err != nil {
 		return fmt.Errorf("adding route %v dev %s to table %s: %w", p, name, tableString(table), err)
 	}
@@ -261,13 +261,9 @@ func (m *Manager) AddRoute(name string, p netip.Prefix, table int) error {
 // for main), as "ip route del P dev IF [table T]" does: whatever its scope,
 // protocol and type. A missing route is [fs.ErrNotExist].
 func (m *Manager) DeleteRoute(name string, p netip.Prefix, table int) error {
-	r, err := m.deviceRoute(name, p, table)
-	if err == nil {
-		// The library would send the route's Scope, 0 (universe), which
-		// matches no device route; ip sends "nowhere", the wildcard.
-		r.Scope = netlink.SCOPE_NOWHERE
-		err = classify(m.h.RouteDel(r))
-	}
+	// The library would send the route's Scope, 0 (universe), which
+	// matches no device route; ip sends "nowhere", the wildcard.
+	err := m.retryRoute(name, p, table, func(r *netlink.Route) { r.Scope = netlink.SCOPE_NOWHERE }, m.h.RouteDel)
 	if err != nil {
 		return fmt.Errorf("deleting route %v dev %s from table %s: %w", p, name, tableString(table), err)
 	}
@@ -283,11 +279,50 @@ func (m *Manager) deviceRoute(name string, p netip.Prefix, table int) (*netlink.
 	if err != nil {
 		return nil, err
 	}
-	link, err := m.link(name)
+	index, err := m.routeLinkIndex(name)
 	if err != nil {
 		return nil, err
 	}
-	return &netlink.Route{LinkIndex: link.Attrs().Index, Dst: n, Table: table}, nil
+	return &netlink.Route{LinkIndex: index, Dst: n, Table: table}, nil
+}
+
+// routeLinkIndex returns the index of the link name for route requests,
+// remembering it: up adds a route per allowed IP, and looking the link up
+// again for each (a full RTM_GETLINK, parsed) was half of every route's
+// cost. AddWireGuardLink and DeleteLink forget the name; a route request
+// that finds the index gone (ENODEV) forgets it too, see retryRoute.
+func (m *Manager) routeLinkIndex(name string) (int, error) {
+	if i, ok := m.indexes[name]; ok {
+		return i, nil
+	}
+	link, err := m.link(name)
+	if err != nil {
+		return 0, err
+	}
+	if m.indexes == nil {
+		m.indexes = map[string]int{}
+	}
+	m.indexes[name] = link.Attrs().Index
+	return link.Attrs().Index, nil
+}
+
+// retryRoute runs a route request built by deviceRoute; if the kernel says
+// the remembered link index is gone, it forgets it and tries once more
+// with the link looked up again.
+func (m *Manager) retryRoute(name string, p netip.Prefix, table int, prepare func(*netlink.Route), do func(*netlink.Route) error) error {
+	for attempt := 0; ; attempt++ {
+		r, err := m.deviceRoute(name, p, table)
+		if err != nil {
+			return err
+		}
+		prepare(r)
+		err = do(r)
+		if attempt == 0 && errors.Is(err, unix.ENODEV) {
+			delete(m.indexes, name)
+			continue
+		}
+		return classify(err)
+	}
 }
 
 // RouteOnLinkCovers reports whether a route through the link name in the

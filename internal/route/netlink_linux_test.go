@@ -670,3 +670,39 @@ func TestDeleteAddressAndLinkRoutes(t *testing.T) {
 		t.Errorf("LinkRoutes on a missing link = %v, want fs.ErrNotExist", err)
 	}
 }
+
+// TestRouteAfterLinkRecreated: the Manager remembers a link's index for
+// route requests; when the link is deleted and created again behind its
+// back (a new index), AddRoute and DeleteRoute still reach the new link,
+// and deleting a route of a link that is gone is fs.ErrNotExist.
+func TestRouteAfterLinkRecreated(t *testing.T) {
+	nettest.RequireRoot(t)
+	nettest.RequireTUN(t)
+	ns := nettest.NewNetNS(t)
+	m := newTestManager(t, ns)
+	const dev = "wgt-re0"
+	mk := func() {
+		ip(t, ns, "tuntap", "add", "dev", dev, "mode", "tun")
+		ip(t, ns, "link", "set", "dev", dev, "up")
+	}
+	mk()
+	p1, p2 := netip.MustParsePrefix("10.81.1.0/24"), netip.MustParsePrefix("10.81.2.0/24")
+	if err := m.AddRoute(dev, p1, 0); err != nil {
+		t.Fatal(err)
+	}
+	ip(t, ns, "link", "delete", "dev", dev)
+	mk()
+	if err := m.AddRoute(dev, p2, 0); err != nil {
+		t.Fatalf("AddRoute after the link was recreated: %v", err)
+	}
+	if out := ip(t, ns, "-4", "route", "show", "dev", dev); !strings.Contains(out, "10.81.2.0/24") || strings.Contains(out, "10.81.1.0/24") {
+		t.Errorf("routes on the new link:\n%s", out)
+	}
+	if err := m.DeleteRoute(dev, p2, 0); err != nil {
+		t.Fatalf("DeleteRoute: %v", err)
+	}
+	ip(t, ns, "link", "delete", "dev", dev)
+	if err := m.DeleteRoute(dev, p2, 0); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("DeleteRoute with the link gone: %v, want fs.ErrNotExist", err)
+	}
+}
