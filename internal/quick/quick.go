@@ -669,12 +669,17 @@ func (e *Env) undoDown(j *Journal) error {
 	if err := e.undo(j, false); err != nil {
 		return err
 	}
-	for i := 0; userspace && i < 50; i++ {
+	// A userspace device exits, removing its socket, once it sees its link
+	// gone; wait for that (up to 5 s), so that an up right after this down
+	// does not find the old socket. Polls start short: a device with 1,000
+	// peers takes some 20 ms to stop them all.
+	for wait, waited := 2*time.Millisecond, time.Duration(0); userspace && waited < 5*time.Second; wait = min(2*wait, 100*time.Millisecond) {
 		names, err := e.Device.Names()
 		if err != nil || !slices.Contains(names, j.Interface) {
 			break
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(wait)
+		waited += wait
 	}
 	return nil
 }
