@@ -134,6 +134,7 @@ func family(p netip.Prefix) string {
 // Up brings the interface up from cfg; on any failure (or ctx cancelled)
 // it reverts every change it made and returns the cause.
 func (e *Env) Up(ctx context.Context, iface string, cfg *config.Config) (err error) {
+	start := time.Now()
 	unlock, err := lock(e.StateDir, iface)
 	if err != nil {
 		return err
@@ -196,7 +197,7 @@ func (e *Env) Up(ctx context.Context, iface string, cfg *config.Config) (err err
 		}
 	}()
 
-	start := time.Now()
+	e.phase("checks", &start)
 	if err := e.addLink(ctx, iface, j); err != nil {
 		return err
 	}
@@ -254,7 +255,9 @@ func (e *Env) Up(ctx context.Context, iface string, cfg *config.Config) (err err
 		return err
 	}
 	j.Complete = true
-	return j.save()
+	err = j.save()
+	e.phase("journal", &start)
+	return err
 }
 
 // tableFor interprets Table: "" or "auto" → -1 (auto), "off" → 0,
