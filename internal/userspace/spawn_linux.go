@@ -285,7 +285,9 @@ func Daemon(ctx context.Context, name string, opts Options) error {
 	_, spawned := os.LookupEnv(ReadyFDEnv)
 	ready, fail := ReadyFromEnv()
 	if spawned {
-		logf, closeLog := syslogLogf(name)
+		logf, closeLog := syslogLogf(func() (*syslog.Writer, error) {
+			return syslog.New(syslog.LOG_DAEMON|syslog.LOG_INFO, "wgtools-"+name)
+		})
 		defer closeLog()
 		opts.Logf = logf
 	}
@@ -296,18 +298,32 @@ func Daemon(ctx context.Context, name string, opts Options) error {
 	return err
 }
 
-// syslogLogf returns a printf-style function that sends messages to syslog
-// (facility daemon) tagged "wgtools-<name>", and a function closing the
+// syslogLogf returns a printf-style function that sends messages to the
+// syslog connection dial makes (facility daemon, tagged "wgtools-<name>"
+// in Daemon), and a function closing the
 // connection. Messages that start with "ERROR: " get priority err, those
 // that start with "DEBUG: " priority debug, others info. Without syslog, the
-// function discards messages.
-func syslogLogf(name string) (logf func(format string, args ...any), closeLog func()) {
-	w, err := syslog.New(syslog.LOG_DAEMON|syslog.LOG_INFO, "wgtools-"+name)
-	if err != nil {
-		return func(string, ...any) {}, func() {}
-	}
+// function discards messages. The connection is made at the first message:
+// at the default log level most devices never log, and looking for a
+// syslog socket was a tenth of the device's start.
+func syslogLogf(dial func() (*syslog.Writer, error)) (logf func(format string, args ...any), closeLog func()) {
+	var (
+		mu     sync.Mutex
+		w      *syslog.Writer
+		tried  bool
+		closed bool
+	)
 	logf = func(format string, args ...any) {
 		msg := fmt.Sprintf(format, args...)
+		mu.Lock()
+		defer mu.Unlock()
+		if !tried && !closed {
+			tried = true
+			w, _ = dial()
+		}
+		if w == nil {
+			return
+		}
 		switch {
 		case strings.HasPrefix(msg, "ERROR: "):
 			_ = w.Err(msg)
@@ -317,7 +333,16 @@ func syslogLogf(name string) (logf func(format string, args ...any), closeLog fu
 			_ = w.Info(msg)
 		}
 	}
-	return logf, func() { w.Close() }
+	closeLog = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		closed = true
+		if w != nil {
+			w.Close()
+			w = nil
+		}
+	}
+	return logf, closeLog
 }
 
 // limitedBuffer is an io.Writer, safe for concurrent use, that keeps the

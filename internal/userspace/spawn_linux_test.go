@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/syslog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -315,5 +316,38 @@ func Test_withoutEnv(t *testing.T) {
 	want := []string{"A=1", "WGTOOLS_READY_FDX=4", "B=2"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("unexpected environment (-want +got):\n%s", diff)
+	}
+}
+
+// TestSyslogLogfLazy: making the logger dials nothing; the first message
+// dials once, and later ones (even after a failed dial) do not dial again;
+// a logger closed before any message never dials.
+func TestSyslogLogfLazy(t *testing.T) {
+	dials := 0
+	dial := func() (*syslog.Writer, error) {
+		dials++
+		return nil, errors.New("no syslog here")
+	}
+	logf, closeLog := syslogLogf(dial)
+	if dials != 0 {
+		t.Fatalf("%d dials before any message", dials)
+	}
+	logf("DEBUG: %s", "first")
+	logf("ERROR: second")
+	if dials != 1 {
+		t.Errorf("%d dials after two messages, want 1", dials)
+	}
+	closeLog()
+	logf("after close")
+	if dials != 1 {
+		t.Errorf("%d dials after close, want 1", dials)
+	}
+
+	dials = 0
+	logf, closeLog = syslogLogf(dial)
+	closeLog()
+	logf("never sent")
+	if dials != 0 {
+		t.Errorf("a logger closed before its first message dialled %d times", dials)
 	}
 }
