@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -35,6 +36,33 @@ func runSetconf(ctx context.Context, e *env, sub string, args []string) error {
 	if err != nil {
 		return fmt.Errorf("fopen: %s", device.Strerror(unwrapPathErr(err)))
 	}
+	// syncconf needs the device's configuration as well as the file's:
+	// read it while the file is parsed (for 10,000 peers each takes tens
+	// of milliseconds, and there are two cores). It is only a read, and
+	// its result is used only where wg would have read it, after a
+	// successful parse of a file with peers.
+	type current struct {
+		d   *wgtypes.Device
+		err error
+	}
+	var cur chan current
+	if sub == "syncconf" && bytes.Contains(bytes.ToLower(data), []byte("peer")) {
+		cur = make(chan current, 1)
+		cli, err := e.client()
+		go func() {
+			var d *wgtypes.Device
+			if err == nil {
+				d, err = cli.Get(name)
+			}
+			cur <- current{d, err}
+		}()
+		// The client is not shared while the read runs.
+		defer func() {
+			if cur != nil {
+				<-cur
+			}
+		}()
+	}
 	c, err := config.ParseWG(data, config.Options{
 		File: file,
 		Warn: func(_ int, msg string) { fmt.Fprintln(e.stderr, msg) },
@@ -56,19 +84,21 @@ func runSetconf(ctx context.Context, e *env, sub string, args []string) error {
 	case "addconf":
 		req, err = device.WGRequest(c, device.Set)
 	case "syncconf":
-		var cur *wgtypes.Device
-		if len(c.Peers) > 0 {
-			cli, cerr := e.client()
-			if cerr == nil {
-				cur, cerr = cli.Get(name)
-			}
-			if cerr != nil {
-				return fmt.Errorf("Unable to retrieve current interface configuration: %s", device.Strerror(cerr))
-			}
-		} else {
-			cur = &wgtypes.Device{}
+		now := &wgtypes.Device{}
+		var r current
+		if cur != nil {
+			r, cur = <-cur, nil
 		}
-		req.Config, err = device.SyncConfig(c, cur)
+		if len(c.Peers) > 0 {
+			if r.d == nil && r.err == nil {
+				r.err = errors.New("no device read") // cannot happen: a file with peers mentions "peer"
+			}
+			if r.err != nil {
+				return fmt.Errorf("Unable to retrieve current interface configuration: %s", device.Strerror(r.err))
+			}
+			now = r.d
+		}
+		req.Config, err = device.SyncConfig(c, now)
 	}
 	if err != nil {
 		return fmt.Errorf("Unable to modify interface: %s", device.Strerror(err))

@@ -204,6 +204,11 @@ func TestSetErrorsAgainstReference(t *testing.T) {
 	_, pub := genKeys(t, 1)
 	bad := tw.file(t, "badkey", "notakey\n")
 	short := tw.file(t, "short", "abc")
+	// syncconf reads the device while it parses the file; what it reports
+	// must still be what wg reports, in wg's order.
+	withPeer := tw.file(t, "withpeer.conf", "[Peer]\nPublicKey = "+pub[0]+"\nAllowedIPs = 10.9.0.1/32\n")
+	badPeer := tw.file(t, "badpeer.conf", "[Peer]\nPublicKey = "+pub[0]+"\nAllowedIPs = 10.9.0.1/33\n")
+	noPeer := tw.file(t, "nopeer.conf", "[Interface]\nListenPort = 0\n")
 	for _, args := range [][]string{
 		{"set"}, {"set", "IF"}, {"set", "IF", "remove"}, {"set", "IF", "peer"}, {"set", "IF", "bogus"},
 		{"set", "IF", "peer", pub[0], "listen-port", "5"}, {"set", "IF", "listen-port"},
@@ -219,8 +224,19 @@ func TestSetErrorsAgainstReference(t *testing.T) {
 		{"setconf"}, {"setconf", "IF"}, {"addconf", "IF", "/nonexistent"}, {"syncconf", "a", "b", "c"},
 		{"showconf"}, {"showconf", "a", "b"}, {"showconf", "wgnosuchdev0"},
 		{"set", "wgnosuchdev0", "listen-port", "1"},
+		{"syncconf", "wgnosuchdev0", withPeer}, {"syncconf", "wgnosuchdev0", noPeer},
 	} {
 		t.Run(strings.Join(args, "_"), func(t *testing.T) { tw.apply(t, args...) })
+	}
+	// A bad file wins over a missing device, as in wg, although ours reads
+	// the device while parsing; ours names the file and line first (the
+	// one intentional difference in parse errors).
+	for _, dev := range []string{"wgnosuchdev0", tw.ours} {
+		ref := refWG(t, "", "syncconf", dev, badPeer)
+		ours := ourWG("", "syncconf", dev, badPeer)
+		if ours.Code != ref.Code || ours.Stderr != badPeer+":3: "+ref.Stderr {
+			t.Errorf("syncconf %s badpeer.conf: ours %+v, reference %+v", dev, ours, ref)
+		}
 	}
 	// Nothing was sent: both devices still have the random port they
 	// started with and no keys or peers.

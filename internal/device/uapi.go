@@ -166,7 +166,13 @@ func peerField(p *wgtypes.Peer, k string, v []byte, hsSec, hsNsec *int64, arena 
 	var err error
 	switch k {
 	case "preshared_key":
-		p.PresharedKey, err = keys.ParseHex(string(v))
+		// A userspace device reports every peer's key, all zeros for
+		// none; that a peer has none is no secret (wg show says so).
+		if !allZeroDigits(v) {
+			p.PresharedKey, err = keys.ParseHex(string(v))
+		} else if len(v) != keys.HexLen {
+			err = keys.ErrFormat
+		}
 	case "endpoint":
 		var ap netip.AddrPort
 		if ap, err = netip.ParseAddrPort(string(v)); err == nil {
@@ -223,7 +229,9 @@ func uapiSet(path string, cfg wgtypes.Config, remove [][]netip.Prefix) error {
 		w.WriteString("replace_peers=true\n")
 	}
 	for i, p := range cfg.Peers {
-		w.WriteString("public_key=" + keys.EncodeHex(p.PublicKey) + "\n")
+		w.WriteString("public_key=")
+		w.Write(keys.AppendPublicHex(w.AvailableBuffer(), p.PublicKey))
+		w.WriteByte('\n')
 		if p.Remove {
 			w.WriteString("remove=true\n")
 			continue
@@ -295,4 +303,14 @@ func addrPortRaw(u *net.UDPAddr) (netip.AddrPort, bool) {
 		a = a.WithZone(u.Zone)
 	}
 	return netip.AddrPortFrom(a, uint16(u.Port)), true
+}
+
+// allZeroDigits reports whether v is nothing but '0' digits.
+func allZeroDigits(v []byte) bool {
+	for _, c := range v {
+		if c != '0' {
+			return false
+		}
+	}
+	return len(v) > 0
 }

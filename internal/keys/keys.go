@@ -189,3 +189,10 @@ func ParsePublic(s string) (wgtypes.Key, error) {
 	copy(k[:], buf[:n])
 	return k, nil
 }
+
+// AppendPublicHex appends the lowercase hexadecimal encoding of a public
+// key to dst with the standard library's encoder (not constant-time; for
+// public keys only).
+func AppendPublicHex(dst []byte, k wgtypes.Key) []byte {
+	return hex.AppendEncode(dst, k[:])
+}
