@@ -103,8 +103,9 @@ func TestUpFaultAtEveryStep(t *testing.T) {
 				if code == 0 {
 					// Up may survive a fault in a read it treats as
 					// optional, as wg-quick does (`ip route get` failing
-					// only leaves the MTU at its default); it must then
-					// come down cleanly like any other up.
+					// only leaves the MTU at its default), or a SIGINT
+					// that comes after its last check, with all done;
+					// it must then come down cleanly like any other up.
 					upAndDownCheck(t, s, before, spec+" ("+fired+")")
 					if fired != "" {
 						tolerated++

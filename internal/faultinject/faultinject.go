@@ -118,7 +118,8 @@ func (inj *Injector) Calls() int {
 }
 
 // Wrap puts the injector between q and its Router, Device, Firewall,
-// Userspace and the command runners of its DNS and hooks.
+// Userspace, the command runners of its DNS and hooks, and its journal
+// writes.
 func (inj *Injector) Wrap(q *quick.Env) {
 	q.Router = &router{inj, q.Router}
 	q.Device = &dev{inj, q.Device}
@@ -129,6 +130,16 @@ func (inj *Injector) Wrap(q *quick.Env) {
 	}
 	if q.Hooks != nil {
 		q.Hooks.Exec = &runner{inj, q.Hooks.Exec}
+	}
+	write := q.WriteState
+	if write == nil {
+		write = quick.WriteJournal
+	}
+	q.WriteState = func(path string, data []byte) error {
+		if err := inj.step("WriteState ", path); err != nil {
+			return err
+		}
+		return write(path, data)
 	}
 }
 

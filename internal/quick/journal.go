@@ -52,7 +52,8 @@ type Journal struct {
 	// a file against. Journals written before reload existed lack it.
 	Applied *Applied `json:"applied,omitempty"`
 
-	path string
+	path  string
+	write func(path string, data []byte) error // nil: WriteJournal
 }
 
 // Applied is the configuration in force on an interface, as the last up or
@@ -128,6 +129,16 @@ const StateDir = "/run/wgtools"
 
 func journalPath(dir, iface string) string { return filepath.Join(dir, iface+".json") }
 
+// loadJournal reads an interface's journal from e's state directory,
+// written back through e.WriteState; a missing one is (nil, nil).
+func (e *Env) loadJournal(iface string) (*Journal, error) {
+	j, err := loadJournal(e.StateDir, iface)
+	if j != nil {
+		j.write = e.WriteState
+	}
+	return j, err
+}
+
 // loadJournal reads an interface's journal; a missing one is (nil, nil).
 func loadJournal(dir, iface string) (*Journal, error) {
 	data, err := os.ReadFile(journalPath(dir, iface))
@@ -158,11 +169,20 @@ func (j *Journal) save() error {
 	if err != nil {
 		return err
 	}
-	// No fsync: the journal lives in /run, which does not outlive a reboot,
-	// and neither do the links and rules it describes; a killed process is
-	// covered by the rename alone. (fsyncs made up to a third of a
-	// one-peer `up` on disk-backed /run.)
-	return writeFileAtomic(j.path, append(data, '\n'), 0o600, false)
+	write := j.write
+	if write == nil {
+		write = WriteJournal
+	}
+	return write(j.path, append(data, '\n'))
+}
+
+// WriteJournal writes a journal file atomically (temporary file, rename),
+// mode 0600. No fsync: the journal lives in /run, which does not outlive a
+// reboot, and neither do the links and rules it describes; a killed process
+// is covered by the rename alone. (fsyncs made up to a third of a one-peer
+// `up` on disk-backed /run.)
+func WriteJournal(path string, data []byte) error {
+	return writeFileAtomic(path, data, 0o600, false)
 }
 
 func (j *Journal) remove() error {

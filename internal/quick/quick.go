@@ -88,7 +88,11 @@ type Env struct {
 	// is, a failing link creation is not a reason to go userspace.
 	KernelModule func() bool
 	StateDir     string
-	Stderr       io.Writer
+	// WriteState writes a journal file; nil is WriteJournal. Fault
+	// injection wraps it, so that a journal that cannot be written is
+	// one more step whose failure up must roll back.
+	WriteState func(path string, data []byte) error
+	Stderr     io.Writer
 	// tableText is the configured Table as written, for `[#]` lines.
 	tableText string
 	// ConfigWarnings are wg's parse warnings for the file, printed where
@@ -180,7 +184,7 @@ func (e *Env) Up(ctx context.Context, iface string, cfg *config.Config) (err err
 	// interface without a `down` (its userspace device was killed, the
 	// link was deleted by hand, the host crashed mid-up): undo what it left
 	// behind first, or its rules would stay forever.
-	if old, err := loadJournal(e.StateDir, iface); err != nil {
+	if old, err := e.loadJournal(iface); err != nil {
 		return err
 	} else if old != nil {
 		e.logf("[!] Cleaning up after an earlier `%s' whose interface is gone.", iface)
@@ -188,7 +192,7 @@ func (e *Env) Up(ctx context.Context, iface string, cfg *config.Config) (err err
 			return fmt.Errorf("cleaning up the earlier %s: %w", iface, err)
 		}
 	}
-	j := &Journal{Interface: iface, Applied: applied, path: journalPath(e.StateDir, iface)}
+	j := &Journal{Interface: iface, Applied: applied, path: journalPath(e.StateDir, iface), write: e.WriteState}
 	defer func() {
 		if err != nil {
 			if rerr := e.undo(j, true); rerr != nil {
@@ -624,7 +628,7 @@ func (e *Env) Down(ctx context.Context, iface string, cfg *config.Config, save f
 		return err
 	}
 	e.phase("lock+names", &start)
-	j, err := loadJournal(e.StateDir, iface)
+	j, err := e.loadJournal(iface)
 	if err != nil {
 		return err
 	}
@@ -692,7 +696,7 @@ func (e *Env) undoDown(j *Journal) error {
 // device's fwmark table and, as wg-quick does, every main-table
 // suppress_prefixlength 0 rule when the device routes a /0.
 func (e *Env) journalFromConfig(iface string, cfg *config.Config) *Journal {
-	j := &Journal{Interface: iface, path: journalPath(e.StateDir, iface)}
+	j := &Journal{Interface: iface, path: journalPath(e.StateDir, iface), write: e.WriteState}
 	j.Undo = append(j.Undo, Undo{Kind: "link"})
 	if len(cfg.Interface.DNS) > 0 {
 		var unset []string

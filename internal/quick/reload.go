@@ -68,7 +68,7 @@ func (e *Env) Reload(ctx context.Context, iface string, cfg *config.Config, opts
 	if !slices.Contains(names, iface) {
 		return &Error{fmt.Sprintf("`%s' is not a WireGuard interface", iface)}
 	}
-	j, err := loadJournal(e.StateDir, iface)
+	j, err := e.loadJournal(iface)
 	switch {
 	case err != nil:
 		return err
