@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
 	"github.com/wgtools/wgtools/internal/faultinject"
 	"github.com/wgtools/wgtools/internal/nettest"
@@ -188,5 +189,147 @@ func buildTagged(t *testing.T, out, tag, pkg string) {
 	cmd.Dir = "../.."
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building %s with -tags %s: %v\n%s", pkg, tag, err, b)
+	}
+}
+
+// TestReloadFaultAtEveryStep does for `wg-quick reload` what
+// TestUpFaultAtEveryStep does for up: a running split tunnel (A) is
+// reloaded to a full tunnel with other addresses, DNS and peers (B), with
+// the Nth call failing (or SIGINT before it), for every N. After each
+// failed reload the namespace, the device configuration and the DNS record
+// must be A's exactly, and the journal must still describe A: the next
+// reload starts from it, and the final down must leave the namespace as it
+// was before the first up.
+func TestReloadFaultAtEveryStep(t *testing.T) {
+	eqRequireTools(t)
+	faultQuick := filepath.Join(t.TempDir(), "wg-quick-faultinject")
+	buildTagged(t, faultQuick, "faultinject", "./cmd/wg-quick")
+	key := func() string {
+		k, err := wgtypes.GeneratePrivateKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k.String()
+	}
+	pub := func(priv string) string {
+		k, err := wgtypes.ParseKey(priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k.PublicKey().String()
+	}
+	self, p1, p2, p3 := key(), pub(key()), pub(key()), pub(key())
+	confA := fmt.Sprintf(`[Interface]
+PrivateKey = %s
+ListenPort = 51820
+Address = 10.64.0.2/24, fd64::2/64
+DNS = 10.64.0.53, a.test
+
+[Peer]
+PublicKey = %s
+Endpoint = 192.0.2.1:51820
+AllowedIPs = 10.65.0.0/24, fd65::/64
+
+[Peer]
+PublicKey = %s
+AllowedIPs = 10.66.0.0/24
+`, self, p1, p2)
+	confB := fmt.Sprintf(`[Interface]
+PrivateKey = %s
+ListenPort = 51820
+Address = 10.64.0.3/24, fd64::3/64
+DNS = 10.64.0.54, b.test
+MTU = 1380
+
+[Peer]
+PublicKey = %s
+Endpoint = 192.0.2.1:51820
+AllowedIPs = 0.0.0.0/0, ::/0
+
+[Peer]
+PublicKey = %s
+AllowedIPs = 10.67.0.0/24
+PersistentKeepalive = 25
+`, self, p1, p3)
+
+	for _, mode := range []string{"fail", "signal"} {
+		t.Run(mode, func(t *testing.T) {
+			ns := nettest.NewNetNS(t)
+			peer := nettest.NewNetNS(t)
+			eqUnderlay(t, ns, peer, "under1")
+			s := eqNewSide(t, "ours", faultQuick, nil, ns, nettest.UniqueIfName(t, "wgk"))
+			records := filepath.Join(s.dir, "resolvconf.d")
+			dnsRecord := func() string {
+				var b strings.Builder
+				entries, _ := os.ReadDir(records)
+				for _, e := range entries {
+					data, _ := os.ReadFile(filepath.Join(records, e.Name()))
+					fmt.Fprintf(&b, "%s: %s", e.Name(), data)
+				}
+				return b.String()
+			}
+			pristine := eqSnapshot(t, s)
+			s.writeConfig(t, confA)
+			s.mustRun(t, "up")
+			stateA, dnsA := eqSnapshot(t, s), dnsRecord()
+			var stateB eqState
+			failed, tolerated := 0, 0
+			for n := 1; ; n++ {
+				if n > 300 {
+					t.Fatalf("reload still meets the fault at call %d", n)
+				}
+				spec := fmt.Sprint(n)
+				if mode == "signal" {
+					spec = "signal:" + spec
+				}
+				s.writeConfig(t, confB)
+				stderr, code := runWithEnv(t, s, "reload", faultinject.EnvVar+"="+spec)
+				fired := regexp.MustCompile(`(?m)^\[fault\] .*$`).FindString(stderr)
+				if code == 0 {
+					st := eqSnapshot(t, s)
+					if fired == "" {
+						if failed == 0 {
+							t.Fatalf("reload succeeded at the first call; the fault never fired:\n%s", stderr)
+						}
+						stateB = st
+						t.Logf("%d calls: %d failed reloads were rolled back, %d tolerated", n-1, failed, tolerated)
+						break
+					}
+					// A fault reload survives (an optional read) must
+					// still have reached B; go back to A for the next N.
+					tolerated++
+					t.Logf("%s: reload tolerated %s", spec, fired)
+					s.writeConfig(t, confA)
+					s.mustRun(t, "reload")
+					// Leaving the full tunnel keeps src_valid_mark, as
+					// down does (wg-quick never restores it).
+					s.ns.Run(t, "sysctl", "-q", "-w", "net.ipv4.conf.all.src_valid_mark="+stateA.SrcValidMark)
+					if diff := cmp.Diff(stateA, eqSnapshot(t, s)); diff != "" {
+						t.Fatalf("%s: reload back to A differs from A (-A +now):\n%s", spec, diff)
+					}
+					continue
+				}
+				if fired == "" {
+					t.Fatalf("%s: reload failed (exit %d) without the fault firing:\n%s", spec, code, stderr)
+				}
+				failed++
+				if diff := cmp.Diff(stateA, eqSnapshot(t, s)); diff != "" {
+					t.Fatalf("%s (%s): namespace after the failed reload (-A +now):\n%s\ntranscript:\n%s", spec, fired, diff, stderr)
+				}
+				if got := dnsRecord(); got != dnsA {
+					t.Fatalf("%s (%s): DNS record %q, want A's %q\n%s", spec, fired, got, dnsA, stderr)
+				}
+			}
+			if cmp.Equal(stateA, stateB) {
+				t.Fatal("the successful reload left A's state: the test reloads nothing")
+			}
+			s.mustRun(t, "down")
+			after := eqSnapshot(t, s)
+			after.SrcValidMark = pristine.SrcValidMark // down leaves it, as wg-quick
+			if diff := cmp.Diff(pristine, after); diff != "" {
+				t.Errorf("after the final down (-before up +now):\n%s", diff)
+			}
+			s.requireGone(t)
+		})
 	}
 }

@@ -863,9 +863,12 @@ func (r *reloader) dnsSteps() ([]step, error) {
 		return nil, nil
 	}
 	var steps []step
-	run := func(ss []dns.Step, out io.Writer) error {
+	// Reverting must work after an interrupt too: rollback actions run
+	// with a context that SIGINT does not cancel.
+	undoCtx := context.WithoutCancel(r.ctx)
+	run := func(ctx context.Context, ss []dns.Step, out io.Writer) error {
 		for _, s := range ss {
-			if err := r.e.DNS.Run(r.ctx, s, out); err != nil {
+			if err := r.e.DNS.Run(ctx, s, out); err != nil {
 				return err
 			}
 		}
@@ -891,7 +894,7 @@ func (r *reloader) dnsSteps() ([]step, error) {
 			}
 			var acts []action
 			for _, s := range reset {
-				acts = append(acts, action{cmd: s.String(), fn: func() error { return run([]dns.Step{s}, r.e.Stderr) }})
+				acts = append(acts, action{cmd: s.String(), fn: func() error { return run(undoCtx, []dns.Step{s}, r.e.Stderr) }})
 			}
 			return acts, r.dropRecords(func(x Undo) bool { return x.Kind == "dns" })
 		}})
@@ -915,10 +918,10 @@ func (r *reloader) dnsSteps() ([]step, error) {
 		}
 		var acts []action
 		for _, s := range unset {
-			acts = append(acts, action{cmd: s.String(), fn: func() error { _ = r.e.DNS.Run(r.ctx, s, io.Discard); return nil }})
+			acts = append(acts, action{cmd: s.String(), fn: func() error { _ = r.e.DNS.Run(undoCtx, s, io.Discard); return nil }})
 		}
 		// What ran of a failing set may have set something: revert it too.
-		return acts, run(set, r.e.Stderr)
+		return acts, run(r.ctx, set, r.e.Stderr)
 	}})
 	return steps, nil
 }
