@@ -333,3 +333,75 @@ PersistentKeepalive = 25
 		})
 	}
 }
+
+// TestDownFaultAtEveryStep makes the Nth call of `wg-quick down` fail, for
+// every N, on the full tunnel of TestUpFaultAtEveryStep. Down goes on past
+// a failed step (as wg-quick's does) and exits non-zero, or stops before
+// changing anything; either way a second, clean down must finish the job,
+// leaving the namespace as before up, with no journal left behind.
+func TestDownFaultAtEveryStep(t *testing.T) {
+	tools := eqRequireTools(t)
+	faultQuick := filepath.Join(t.TempDir(), "wg-quick-faultinject")
+	buildTagged(t, faultQuick, "faultinject", "./cmd/wg-quick")
+	key := func() string {
+		out, err := exec.Command(tools.ourWG, "genkey").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	pub := func(priv string) string {
+		k, err := wgtypes.ParseKey(priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k.PublicKey().String()
+	}
+	conf := fmt.Sprintf(faultConfig, key(), pub(key()), pub(key()))
+	ns := nettest.NewNetNS(t)
+	peer := nettest.NewNetNS(t)
+	eqUnderlay(t, ns, peer, "under1")
+	s := eqNewSide(t, "ours", faultQuick, nil, ns, nettest.UniqueIfName(t, "wgd"))
+	s.writeConfig(t, conf)
+	before := eqSnapshot(t, s)
+	failed := 0
+	for n := 1; ; n++ {
+		if n > 200 {
+			t.Fatalf("down still meets the fault at call %d", n)
+		}
+		s.mustRun(t, "up")
+		stderr, code := runWithEnv(t, s, "down", faultinject.EnvVar+"="+fmt.Sprint(n))
+		fired := regexp.MustCompile(`(?m)^\[fault\] .*$`).FindString(stderr)
+		if fired == "" {
+			if code != 0 {
+				t.Fatalf("down %d failed without the fault firing:\n%s", n, stderr)
+			}
+			t.Logf("%d calls; after a failure at each, a second down finished the job (%d of them failed the first down)", n-1, failed)
+			upAndDownCheckAfter(t, s, before, "final")
+			break
+		}
+		if code != 0 {
+			failed++
+		}
+		if s.linkExists(t) || len(eqStateFiles(s.ifname)) > 0 {
+			if out, err := s.run(t, "down"); err != nil {
+				t.Fatalf("down %d (%s), then a clean down: %v\n%s\nfirst down:\n%s", n, fired, err, out, stderr)
+			}
+		}
+		upAndDownCheckAfter(t, s, before, fmt.Sprintf("down %d (%s)", n, fired))
+	}
+}
+
+// upAndDownCheckAfter requires the namespace to be as before up, except
+// src_valid_mark, which down leaves at 1 (and which it then puts back).
+func upAndDownCheckAfter(t *testing.T, s *eqSide, before eqState, what string) {
+	t.Helper()
+	after := eqSnapshot(t, s)
+	want := before
+	want.SrcValidMark = "1"
+	if diff := cmp.Diff(want, after); diff != "" {
+		t.Fatalf("%s: namespace after down (-want +got):\n%s", what, diff)
+	}
+	s.requireGone(t)
+	s.ns.Run(t, "sysctl", "-q", "-w", "net.ipv4.conf.all.src_valid_mark="+before.SrcValidMark)
+}

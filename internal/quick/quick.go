@@ -555,13 +555,18 @@ func (e *Env) addRule(r route.Rule, j *Journal) error {
 // tunnels may rely on it). Every step is attempted; failures are joined.
 func (e *Env) undo(j *Journal, rollback bool) error {
 	var errs []error
+	var left []Undo // records whose undo failed, newest first
+	fail := func(u Undo, err error) {
+		errs = append(errs, err)
+		left = append(left, u)
+	}
 	for i := len(j.Undo) - 1; i >= 0; i-- {
 		u := j.Undo[i]
 		switch u.Kind {
 		case "link":
 			e.cmdf("ip link delete dev %s", j.Interface)
 			if err := e.Router.DeleteLink(j.Interface); err != nil && !notExist(err) {
-				errs = append(errs, err)
+				fail(u, err)
 			}
 		case "rule":
 			f := "-4"
@@ -575,14 +580,14 @@ func (e *Env) undo(j *Journal, rollback bool) error {
 				e.cmdf("ip %s rule delete pref %d table main suppress_prefixlength %d", f, u.Priority, u.Suppress)
 			}
 			if err := e.Router.DeleteRule(r); err != nil && !notExist(err) {
-				errs = append(errs, err)
+				fail(u, err)
 			}
 		case "firewall":
 			for _, c := range firewall.RemoveCmds(u.Backend, u.Families) {
 				e.cmdf("%s", c)
 			}
 			if err := e.Firewall.Remove(j.Interface, u.Backend); err != nil {
-				errs = append(errs, err)
+				fail(u, err)
 			}
 		case "dns":
 			for _, s := range u.DNSUnset {
@@ -597,10 +602,21 @@ func (e *Env) undo(j *Journal, rollback bool) error {
 			if rollback {
 				e.cmdf("sysctl -q %s=%s", u.Key, u.Old)
 				if err := e.Router.WriteSysctl(u.Key, u.Old); err != nil {
-					errs = append(errs, err)
+					fail(u, err)
 				}
 			}
 		}
+	}
+	// What could not be undone stays in the journal, so that the next
+	// down (or up of this name) tries again; the rest is forgotten.
+	if len(left) > 0 {
+		slices.Reverse(left)
+		j.Undo = left
+		j.Complete = false
+		if err := j.save(); err != nil {
+			errs = append(errs, fmt.Errorf("keeping what could not be undone in %s: %w", j.path, err))
+		}
+		return errors.Join(errs...)
 	}
 	if err := j.remove(); err != nil {
 		errs = append(errs, err)

@@ -537,7 +537,7 @@ func TestIptablesBackend(t *testing.T) {
 // system must then be exactly as before, and the error must name the cause.
 func TestUpRollback(t *testing.T) {
 	steps := []string{"Start", "Configure#1", "AddAddress#1", "AddAddress#2", "SetMTUUp", "AddRoute#1",
-		"Configure#2", "AddRule#1", "AddRule#2", "AddRoute#2", "Apply#1", "AddRule#3", "AddRule#4", "AddRoute#3", "WriteSysctl", "Apply#2",
+		"Configure#2", "AddRule#1", "AddRule#2", "AddRoute#2", "Apply#1", "AddRule#3", "AddRule#4", "AddRoute#3", "WriteSysctl#1", "Apply#2",
 		"hook:pre", "hook:post", "resolvconf"}
 	for _, step := range steps {
 		t.Run(step, func(t *testing.T) {
@@ -594,6 +594,53 @@ func TestUpInterrupted(t *testing.T) {
 
 // TestDownRemovesOnlyOwnRules brings two full tunnels up and one down: the
 // other's rules, including its identical suppress_prefixlength rule, stay.
+// TestDownKeepsWhatItCouldNotUndo: a down whose rule deletions fail goes
+// on with the rest, fails naming the cause, and keeps exactly the failed
+// records in the journal; the next down (the link now gone) removes them
+// and the journal.
+func TestDownKeepsWhatItCouldNotUndo(t *testing.T) {
+	f := newFakeSystem()
+	rec := &sysexec.Recorder{}
+	var stderr bytes.Buffer
+	e := newEnv(t, f, rec, &stderr)
+	before := f.String()
+	cfg := parse(t, fullTunnel)
+	if err := e.Up(context.Background(), "wg0", cfg); err != nil {
+		t.Fatal(err)
+	}
+	f.fail = "DeleteRule"
+	err := e.Down(context.Background(), "wg0", cfg, nil)
+	if err == nil || !strings.Contains(err.Error(), "injected failure in DeleteRule") {
+		t.Fatalf("down: %v, want the rule deletion's failure", err)
+	}
+	if _, ok := f.links["wg0"]; ok {
+		t.Error("down stopped at the failed rule: the link is still there")
+	}
+	j, err := loadJournal(e.StateDir, "wg0")
+	if err != nil || j == nil {
+		t.Fatalf("journal after the failed down: %v, %v", j, err)
+	}
+	for _, u := range j.Undo {
+		if u.Kind != "rule" {
+			t.Errorf("journal kept %+v, which was undone", u)
+		}
+	}
+	if len(j.Undo) != 4 {
+		t.Errorf("journal kept %d records, want the 4 rules", len(j.Undo))
+	}
+	f.fail = ""
+	if err := e.Down(context.Background(), "wg0", cfg, nil); err != nil {
+		t.Fatalf("second down: %v", err)
+	}
+	if j, _ := loadJournal(e.StateDir, "wg0"); j != nil {
+		t.Errorf("journal left after the second down: %+v", j)
+	}
+	want := strings.Replace(before, "src_valid_mark:0", "src_valid_mark:1", 1)
+	if diff := cmp.Diff(want, f.String()); diff != "" {
+		t.Errorf("state after the second down (-want +got):\n%s", diff)
+	}
+}
+
 func TestDownRemovesOnlyOwnRules(t *testing.T) {
 	f := newFakeSystem()
 	rec := &sysexec.Recorder{}
