@@ -52,27 +52,12 @@ AllowedIPs = 10.62.0.0/24, fd62::/64
 // loop ends at the first N past the last call, where up succeeds; that
 // run is brought down and checked the same way.
 func TestUpFaultAtEveryStep(t *testing.T) {
-	tools := eqRequireTools(t)
+	eqRequireTools(t)
 	faultQuick := filepath.Join(t.TempDir(), "wg-quick-faultinject")
 	buildTagged(t, faultQuick, "faultinject", "./cmd/wg-quick")
 
-	key := func() string {
-		out, err := exec.Command(tools.ourWG, "genkey").Output()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return strings.TrimSpace(string(out))
-	}
-	pub := func(priv string) string {
-		cmd := exec.Command(tools.ourWG, "pubkey")
-		cmd.Stdin = strings.NewReader(priv)
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return strings.TrimSpace(string(out))
-	}
-	conf := fmt.Sprintf(faultConfig, key(), pub(key()), pub(key()))
+	k := faultKeys(t, 3)
+	conf := fmt.Sprintf(faultConfig, k[0], k[1].PublicKey(), k[2].PublicKey())
 
 	for _, mode := range []string{"fail", "signal", "fail-iptables"} {
 		t.Run(mode, func(t *testing.T) {
@@ -204,21 +189,8 @@ func TestReloadFaultAtEveryStep(t *testing.T) {
 	eqRequireTools(t)
 	faultQuick := filepath.Join(t.TempDir(), "wg-quick-faultinject")
 	buildTagged(t, faultQuick, "faultinject", "./cmd/wg-quick")
-	key := func() string {
-		k, err := wgtypes.GeneratePrivateKey()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k.String()
-	}
-	pub := func(priv string) string {
-		k, err := wgtypes.ParseKey(priv)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k.PublicKey().String()
-	}
-	self, p1, p2, p3 := key(), pub(key()), pub(key()), pub(key())
+	k := faultKeys(t, 4)
+	self, p1, p2, p3 := k[0], k[1].PublicKey(), k[2].PublicKey(), k[3].PublicKey()
 	confA := fmt.Sprintf(`[Interface]
 PrivateKey = %s
 ListenPort = 51820
@@ -340,24 +312,11 @@ PersistentKeepalive = 25
 // changing anything; either way a second, clean down must finish the job,
 // leaving the namespace as before up, with no journal left behind.
 func TestDownFaultAtEveryStep(t *testing.T) {
-	tools := eqRequireTools(t)
+	eqRequireTools(t)
 	faultQuick := filepath.Join(t.TempDir(), "wg-quick-faultinject")
 	buildTagged(t, faultQuick, "faultinject", "./cmd/wg-quick")
-	key := func() string {
-		out, err := exec.Command(tools.ourWG, "genkey").Output()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return strings.TrimSpace(string(out))
-	}
-	pub := func(priv string) string {
-		k, err := wgtypes.ParseKey(priv)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k.PublicKey().String()
-	}
-	conf := fmt.Sprintf(faultConfig, key(), pub(key()), pub(key()))
+	k := faultKeys(t, 3)
+	conf := fmt.Sprintf(faultConfig, k[0], k[1].PublicKey(), k[2].PublicKey())
 	ns := nettest.NewNetNS(t)
 	peer := nettest.NewNetNS(t)
 	eqUnderlay(t, ns, peer, "under1")
@@ -404,4 +363,18 @@ func upAndDownCheckAfter(t *testing.T, s *eqSide, before eqState, what string) {
 	}
 	s.requireGone(t)
 	s.ns.Run(t, "sysctl", "-q", "-w", "net.ipv4.conf.all.src_valid_mark="+before.SrcValidMark)
+}
+
+// faultKeys returns n fresh private keys.
+func faultKeys(t *testing.T, n int) []wgtypes.Key {
+	t.Helper()
+	ks := make([]wgtypes.Key, n)
+	for i := range ks {
+		k, err := wgtypes.GeneratePrivateKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ks[i] = k
+	}
+	return ks
 }
