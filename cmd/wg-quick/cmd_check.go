@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wgtools/wgtools/internal/dns"
+	"github.com/wgtools/wgtools/internal/firewall"
 	"github.com/wgtools/wgtools/internal/quick"
 	"github.com/wgtools/wgtools/internal/route"
 	"github.com/wgtools/wgtools/internal/sysexec"
@@ -72,6 +73,14 @@ func (e *env) check(ctx context.Context, arg string, asJSON bool) error {
 	}
 	d := dns.New(sysexec.OS{})
 	env.HaveDNS = func() error { return d.Check([]netip.Addr{netip.IPv4Unspecified()}) }
+	// Asking the kernel about nf_tables needs root; without it, say nothing.
+	if os.Geteuid() == 0 {
+		if nft, err := firewall.NewNFT(0); err == nil {
+			defer nft.Close()
+			fw := newFirewall(nft)
+			env.HaveFirewall = func() error { _, err := fw.Backend(); return err }
+		}
+	}
 	findings := quick.Check(ctx, file, data, env)
 	errs, warns := 0, 0
 	for _, f := range findings {

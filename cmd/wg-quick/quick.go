@@ -42,9 +42,7 @@ func (e *env) newQuickEnv(iface string) (*quick.Env, func(), error) {
 		dev.Close()
 		return nil, nil, err
 	}
-	// nftables over netlink where the kernel has it, else iptables-restore;
-	// WG_QUICK_FIREWALL=nftables|iptables chooses.
-	fw := &firewall.Auto{NFT: nft, Iptables: &firewall.Iptables{Exec: sysexec.OS{}}, Force: os.Getenv("WG_QUICK_FIREWALL")}
+	fw := newFirewall(nft)
 	retries, err := config.ParseRetries(os.LookupEnv("WG_ENDPOINT_RESOLUTION_RETRIES"))
 	if err != nil {
 		rt.Close()
@@ -89,6 +87,13 @@ func (e *env) newQuickEnv(iface string) (*quick.Env, func(), error) {
 // injectFaults is set only in binaries built with the faultinject tag
 // (fault_on.go), for the tests that make each step of up fail for real.
 var injectFaults func(*env, *quick.Env) error
+
+// newFirewall installs full-tunnel rules with nftables over netlink where
+// the kernel has it, else with iptables-restore; WG_QUICK_FIREWALL=
+// nftables|iptables chooses.
+func newFirewall(nft *firewall.NFT) *firewall.Auto {
+	return &firewall.Auto{NFT: nft, Iptables: &firewall.Iptables{Exec: sysexec.OS{}}, Force: os.Getenv("WG_QUICK_FIREWALL")}
+}
 
 // withQuick parses the file and runs fn with the orchestrator wired to
 // the system; every verb that changes or reads a live interface goes

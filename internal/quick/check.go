@@ -41,6 +41,9 @@ type CheckEnv struct {
 	Resolver config.Resolver
 	// HaveDNS reports whether DNS servers could be set (nil: not checked).
 	HaveDNS func() error
+	// HaveFirewall reports whether a full tunnel's firewall rules could be
+	// installed (nil: not checked; it needs root to ask the kernel).
+	HaveFirewall func() error
 	// WorldReadable reports whether the file may be read by anyone.
 	WorldReadable bool
 }
@@ -108,6 +111,7 @@ func Check(ctx context.Context, file string, data []byte, env CheckEnv) []Findin
 	firstSection := map[wgtypes.Key]int{}
 	owner := map[netip.Prefix]int{} // masked prefix → last peer given it
 	has4, has6 := false, false
+	fullLine := 0 // the first peer with a /0
 	for i := range cfg.Peers {
 		p := &cfg.Peers[i]
 		if ifc.PrivateKey != nil && p.PublicKey == own {
@@ -123,6 +127,9 @@ func Check(ctx context.Context, file string, data []byte, env CheckEnv) []Findin
 			if m.Bits() == 0 {
 				has4 = has4 || m.Addr().Is4()
 				has6 = has6 || m.Addr().Is6()
+				if fullLine == 0 {
+					fullLine = p.Line
+				}
 			}
 			if j, taken := owner[m]; taken && cfg.Peers[j].PublicKey != p.PublicKey {
 				add("warning", p.Line, "AllowedIPs %s is also given to the [Peer] at line %d: a prefix belongs to one peer, the one configured last wins (this one)", m, cfg.Peers[j].Line)
@@ -170,6 +177,11 @@ func Check(ctx context.Context, file string, data []byte, env CheckEnv) []Findin
 	if ifc.Table == "" || ifc.Table == "auto" {
 		if has4 && !has6 {
 			add("warning", 0, "full tunnel for IPv4 only (0.0.0.0/0 without ::/0): IPv6 traffic leaks outside the tunnel")
+		}
+		if (has4 || has6) && env.HaveFirewall != nil {
+			if err := env.HaveFirewall(); err != nil {
+				add("error", fullLine, "%v", err)
+			}
 		}
 	}
 	addsFW := false
