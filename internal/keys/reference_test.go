@@ -17,6 +17,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+
+	"github.com/wgtools/wgtools/internal/nettest"
 )
 
 // The tests in this file compare the package with the reference C
@@ -30,17 +32,12 @@ const referenceWG = "/usr/bin/wg"
 // machines are small and shared.
 const referenceParallelism = 2
 
-// requireReference returns the path of the reference wg. It skips the test
-// if wg is not installed, unless CI=true, where a missing reference is a
-// failure.
+// requireReference returns the path of the reference wg; without it the
+// test skips, or fails in CI (nettest.Require).
 func requireReference(t *testing.T) string {
 	t.Helper()
-	if _, err := os.Stat(referenceWG); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("reference %s is required in CI: %v", referenceWG, err)
-		}
-		t.Skipf("reference %s not installed (%v); install wireguard-tools to run the differential tests", referenceWG, err)
-	}
+	_, err := os.Stat(referenceWG)
+	nettest.Require(t, err == nil, fmt.Sprintf("reference %s not installed (%v); install wireguard-tools to run the differential tests", referenceWG, err))
 	return referenceWG
 }
 
