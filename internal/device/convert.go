@@ -128,14 +128,15 @@ func WGConfig(c *config.Config, mode Mode) (wgtypes.Config, error) {
 			if a.Remove {
 				return wgtypes.Config{}, ErrRemoveAllowedIP
 			}
-			pc.AllowedIPs = append(pc.AllowedIPs, ipNet(a.Prefix))
+			pc.AllowedIPs = append(pc.AllowedIPs, IPNet(a.Prefix))
 		}
 		out.Peers = append(out.Peers, pc)
 	}
 	return out, nil
 }
 
-func ipNet(p netip.Prefix) net.IPNet {
+// IPNet converts an allowed IP for wgctrl, sharing one mask per length.
+func IPNet(p netip.Prefix) net.IPNet {
 	return net.IPNet{IP: p.Addr().AsSlice(), Mask: cidrMask(p.Bits(), p.Addr().BitLen())}
 }
 
@@ -238,7 +239,7 @@ func Config(d *wgtypes.Device) *config.Config {
 		ka := int(p.PersistentKeepaliveInterval / time.Second)
 		cp.PersistentKeepalive = &ka
 		for _, n := range p.AllowedIPs {
-			if pfx, ok := prefix(n); ok {
+			if pfx, ok := Prefix(n); ok {
 				cp.AllowedIPs = append(cp.AllowedIPs, config.AllowedIP{Prefix: pfx})
 			}
 		}
@@ -261,9 +262,9 @@ func addrPort(u *net.UDPAddr) (netip.AddrPort, bool) {
 	return netip.AddrPortFrom(a, uint16(u.Port)), true
 }
 
-// prefix converts an allowed IP; the mask length tells the family, since
-// wgctrl may hold IPv4 addresses in 16 bytes.
-func prefix(n net.IPNet) (netip.Prefix, bool) {
+// Prefix converts an allowed IP from wgctrl; the mask length tells the
+// family, since wgctrl may hold IPv4 addresses in 16 bytes.
+func Prefix(n net.IPNet) (netip.Prefix, bool) {
 	ones, bits := n.Mask.Size()
 	a, ok := netip.AddrFromSlice(n.IP)
 	if !ok || bits == 0 {

@@ -261,7 +261,7 @@ func uapiSet(path string, cfg wgtypes.Config, remove [][]netip.Prefix) error {
 			}
 		}
 		for _, n := range p.AllowedIPs {
-			if pfx, ok := prefix(n); ok {
+			if pfx, ok := Prefix(n); ok {
 				w.WriteString("allowed_ip=" + pfx.String() + "\n")
 			}
 		}

@@ -87,7 +87,7 @@ func FuzzParseUAPI(f *testing.F) {
 		}
 		for _, p := range d.Peers {
 			for _, n := range p.AllowedIPs {
-				if _, ok := prefix(n); !ok {
+				if _, ok := Prefix(n); !ok {
 					t.Fatalf("unconvertible allowed IP %v", n)
 				}
 			}

@@ -452,7 +452,7 @@ func (r *reloader) giveBack(k wgtypes.Key, gave []netip.Prefix) []action {
 		}
 		var back []net.IPNet
 		for _, n := range dp.AllowedIPs {
-			if p, ok := prefixOf(n); ok && slices.Contains(gave, p.Masked()) {
+			if p, ok := device.Prefix(n); ok && slices.Contains(gave, p.Masked()) {
 				back = append(back, n)
 			}
 		}
@@ -585,7 +585,7 @@ func (r *reloader) peerCmd(pc wgtypes.PeerConfig) string {
 	if pc.ReplaceAllowedIPs || len(pc.AllowedIPs) > 0 {
 		var ips []string
 		for _, n := range pc.AllowedIPs {
-			p, _ := prefixOf(n)
+			p, _ := device.Prefix(n)
 			s := p.String()
 			if !pc.ReplaceAllowedIPs {
 				s = "+" + s
@@ -1375,21 +1375,9 @@ func fullPeerConfig(p *wgtypes.Peer) wgtypes.PeerConfig {
 func ipNets(ps []netip.Prefix) []net.IPNet {
 	out := make([]net.IPNet, 0, len(ps))
 	for _, p := range ps {
-		out = append(out, net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())})
+		out = append(out, device.IPNet(p))
 	}
 	return out
-}
-
-func prefixOf(n net.IPNet) (netip.Prefix, bool) {
-	ones, bits := n.Mask.Size()
-	a, ok := netip.AddrFromSlice(n.IP)
-	if !ok || bits == 0 {
-		return netip.Prefix{}, false
-	}
-	if bits == 32 {
-		a = a.Unmap()
-	}
-	return netip.PrefixFrom(a, ones), true
 }
 
 func udpAddr(e *config.Endpoint) *net.UDPAddr {
