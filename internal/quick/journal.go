@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 )
@@ -239,6 +240,25 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode, durable bool) e
 		}
 	}
 	return nil
+}
+
+// lockExisting takes iface's lock and checks that iface is a WireGuard
+// interface, with wg-quick's message when it is not: the start of every
+// verb that works on a running interface (reload, reresolve).
+func (e *Env) lockExisting(iface string) (unlock func(), err error) {
+	unlock, err = lock(e.StateDir, iface)
+	if err != nil {
+		return nil, err
+	}
+	names, err := e.Device.Names()
+	if err == nil && !slices.Contains(names, iface) {
+		err = &Error{fmt.Sprintf("`%s' is not a WireGuard interface", iface)}
+	}
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	return unlock, nil
 }
 
 // lock takes the interface's lock file, waiting for another wg-quick

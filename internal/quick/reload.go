@@ -55,19 +55,11 @@ type ReloadOptions struct {
 // A change the UAPI cannot express is made by removing the peer and adding
 // it again, which resets its session: an Endpoint deleted from the file.
 func (e *Env) Reload(ctx context.Context, iface string, cfg *config.Config, opts ReloadOptions) error {
-	unlock, err := lock(e.StateDir, iface)
+	unlock, err := e.lockExisting(iface)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-
-	names, err := e.Device.Names()
-	if err != nil {
-		return err
-	}
-	if !slices.Contains(names, iface) {
-		return &Error{fmt.Sprintf("`%s' is not a WireGuard interface", iface)}
-	}
 	j, err := e.loadJournal(iface)
 	switch {
 	case err != nil:

@@ -35,18 +35,11 @@ const StaleHandshake = 135 * time.Second
 // holds the interface's lock, but it does not need the journal: any
 // WireGuard interface can be reresolved.
 func (e *Env) Reresolve(ctx context.Context, iface string, cfg *config.Config) error {
-	unlock, err := lock(e.StateDir, iface)
+	unlock, err := e.lockExisting(iface)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	names, err := e.Device.Names()
-	if err != nil {
-		return err
-	}
-	if !slices.Contains(names, iface) {
-		return &Error{fmt.Sprintf("`%s' is not a WireGuard interface", iface)}
-	}
 	d, err := e.Device.Get(iface)
 	if err != nil {
 		return fmt.Errorf("reading %s: %s", iface, device.Strerror(err))
