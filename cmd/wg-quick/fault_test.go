@@ -80,12 +80,7 @@ func TestUpFaultAtEveryStep(t *testing.T) {
 				if n > 200 {
 					t.Fatalf("up still meets the fault at call %d; is the loop counting?", n)
 				}
-				spec := fmt.Sprint(n)
-				if mode == "signal" {
-					spec = "signal:" + spec
-				}
-				stderr, code := runWithEnv(t, s, "up", faultinject.EnvVar+"="+spec)
-				fired := regexp.MustCompile(`(?m)^\[fault\] .*$`).FindString(stderr)
+				spec, stderr, code, fired := runFault(t, s, "up", mode == "signal", n)
 				if code == 0 {
 					// Up may survive a fault in a read it treats as
 					// optional, as wg-quick does (`ip route get` failing
@@ -134,14 +129,23 @@ func upAndDownCheck(t *testing.T, s *eqSide, before eqState, what string) {
 	if _, err := s.run(t, "down"); err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
-	after := eqSnapshot(t, s)
-	want := before
-	want.SrcValidMark = "1"
-	if diff := cmp.Diff(want, after); diff != "" {
-		t.Fatalf("%s: namespace after up and down (-want +got):\n%s", what, diff)
+	upAndDownCheckAfter(t, s, before, what)
+}
+
+// faultLine is the line the faultinject build prints when its fault fires.
+var faultLine = regexp.MustCompile(`(?m)^\[fault\] .*$`)
+
+// runFault runs `wg-quick VERB` with the Nth call failing (or, with
+// signal, SIGINT before it) and returns the fault spec, stderr, the exit
+// code and the line saying which call the fault hit ("" if none did).
+func runFault(t *testing.T, s *eqSide, verb string, signal bool, n int) (spec, stderr string, code int, fired string) {
+	t.Helper()
+	spec = fmt.Sprint(n)
+	if signal {
+		spec = "signal:" + spec
 	}
-	s.requireGone(t)
-	s.ns.Run(t, "sysctl", "-q", "-w", "net.ipv4.conf.all.src_valid_mark="+before.SrcValidMark)
+	stderr, code = runWithEnv(t, s, verb, faultinject.EnvVar+"="+spec)
+	return spec, stderr, code, faultLine.FindString(stderr)
 }
 
 // runWithEnv runs `wg-quick VERB` on the side with extra environment and
@@ -250,13 +254,8 @@ PersistentKeepalive = 25
 				if n > 300 {
 					t.Fatalf("reload still meets the fault at call %d", n)
 				}
-				spec := fmt.Sprint(n)
-				if mode == "signal" {
-					spec = "signal:" + spec
-				}
 				s.writeConfig(t, confB)
-				stderr, code := runWithEnv(t, s, "reload", faultinject.EnvVar+"="+spec)
-				fired := regexp.MustCompile(`(?m)^\[fault\] .*$`).FindString(stderr)
+				spec, stderr, code, fired := runFault(t, s, "reload", mode == "signal", n)
 				if code == 0 {
 					st := eqSnapshot(t, s)
 					if fired == "" {
@@ -329,8 +328,7 @@ func TestDownFaultAtEveryStep(t *testing.T) {
 			t.Fatalf("down still meets the fault at call %d", n)
 		}
 		s.mustRun(t, "up")
-		stderr, code := runWithEnv(t, s, "down", faultinject.EnvVar+"="+fmt.Sprint(n))
-		fired := regexp.MustCompile(`(?m)^\[fault\] .*$`).FindString(stderr)
+		_, stderr, code, fired := runFault(t, s, "down", false, n)
 		if fired == "" {
 			if code != 0 {
 				t.Fatalf("down %d failed without the fault firing:\n%s", n, stderr)
