@@ -42,6 +42,18 @@ PreDown = echo "predown %i" > {{DIR}}/hook-predown-%i
 PostDown = echo "postdown %i" > {{DIR}}/hook-postdown-%i
 `
 
+// eqFullTunnel is the plainest full tunnel, both families through one
+// peer; several cases vary the namespace around it.
+const eqFullTunnel = `[Interface]
+PrivateKey = {{KEY}}
+Address = 10.77.0.2/24, fd77::2/64
+
+[Peer]
+PublicKey = {{PEER1}}
+AllowedIPs = 0.0.0.0/0, ::/0
+Endpoint = 192.0.2.1:51820
+`
+
 var eqCases = []eqCase{{
 	// Two addresses, DNS servers and search domains, auto MTU, two peers;
 	// 10.77.0.0/24 and fd77::/64 are covered by the connected routes of
@@ -142,15 +154,7 @@ Endpoint = 192.0.2.1:51820
 	// Full tunnel where src_valid_mark is already 1: upstream (and ours)
 	// skip the sysctl.
 	name: "fulltunnel_srcvalidmark",
-	config: `[Interface]
-PrivateKey = {{KEY}}
-Address = 10.77.0.2/24, fd77::2/64
-
-[Peer]
-PublicKey = {{PEER1}}
-AllowedIPs = 0.0.0.0/0, ::/0
-Endpoint = 192.0.2.1:51820
-`,
+	config: eqFullTunnel,
 	setup: func(t *testing.T, ns *nettest.NetNS) {
 		ns.Run(t, "sysctl", "-q", "-w", "net.ipv4.conf.all.src_valid_mark=1")
 	},
@@ -172,15 +176,7 @@ Endpoint = 192.0.2.1:51820
 	// Full tunnel when table 51820 already holds a route: wg-quick takes
 	// the next empty table, 51821.
 	name: "fulltunnel_tablebusy",
-	config: `[Interface]
-PrivateKey = {{KEY}}
-Address = 10.77.0.2/24, fd77::2/64
-
-[Peer]
-PublicKey = {{PEER1}}
-AllowedIPs = 0.0.0.0/0, ::/0
-Endpoint = 192.0.2.1:51820
-`,
+	config: eqFullTunnel,
 	setup: func(t *testing.T, ns *nettest.NetNS) {
 		ns.Run(t, "ip", "-6", "route", "add", "2001:db8:51::/64", "dev", "under0", "table", "51820")
 	},
@@ -189,15 +185,7 @@ Endpoint = 192.0.2.1:51820
 	// the kernel gives rules added without a priority the priority of the
 	// second rule minus one, so wg-quick's rules go before it (999, 998).
 	name: "fulltunnel_sourcerule",
-	config: `[Interface]
-PrivateKey = {{KEY}}
-Address = 10.77.0.2/24, fd77::2/64
-
-[Peer]
-PublicKey = {{PEER1}}
-AllowedIPs = 0.0.0.0/0, ::/0
-Endpoint = 192.0.2.1:51820
-`,
+	config: eqFullTunnel,
 	setup: func(t *testing.T, ns *nettest.NetNS) {
 		ns.Run(t, "ip", "-4", "rule", "add", "from", "192.0.2.77", "lookup", "100", "pref", "1000")
 		ns.Run(t, "ip", "-6", "rule", "add", "from", "2001:db8:77::/64", "lookup", "100", "pref", "1000")
@@ -207,15 +195,7 @@ Endpoint = 192.0.2.1:51820
 	// the raw and mangle tables, which `nft list ruleset` shows too
 	// (Debian's iptables is iptables-nft).
 	name: "fulltunnel_iptables",
-	config: `[Interface]
-PrivateKey = {{KEY}}
-Address = 10.77.0.2/24, fd77::2/64
-
-[Peer]
-PublicKey = {{PEER1}}
-AllowedIPs = 0.0.0.0/0, ::/0
-Endpoint = 192.0.2.1:51820
-`,
+	config: eqFullTunnel,
 	iptables: true,
 }}
 
