@@ -592,8 +592,6 @@ func TestUpInterrupted(t *testing.T) {
 	}
 }
 
-// TestDownRemovesOnlyOwnRules brings two full tunnels up and one down: the
-// other's rules, including its identical suppress_prefixlength rule, stay.
 // TestDownKeepsWhatItCouldNotUndo: a down whose rule deletions fail goes
 // on with the rest, fails naming the cause, and keeps exactly the failed
 // records in the journal; the next down (the link now gone) removes them
@@ -641,6 +639,8 @@ func TestDownKeepsWhatItCouldNotUndo(t *testing.T) {
 	}
 }
 
+// TestDownRemovesOnlyOwnRules brings two full tunnels up and one down: the
+// other's rules, including its identical suppress_prefixlength rule, stay.
 func TestDownRemovesOnlyOwnRules(t *testing.T) {
 	f := newFakeSystem()
 	rec := &sysexec.Recorder{}
