@@ -153,7 +153,7 @@ Endpoint = 192.0.2.1:51820
 }, {
 	// Full tunnel where src_valid_mark is already 1: upstream (and ours)
 	// skip the sysctl.
-	name: "fulltunnel_srcvalidmark",
+	name:   "fulltunnel_srcvalidmark",
 	config: eqFullTunnel,
 	setup: func(t *testing.T, ns *nettest.NetNS) {
 		ns.Run(t, "sysctl", "-q", "-w", "net.ipv4.conf.all.src_valid_mark=1")
@@ -175,7 +175,7 @@ Endpoint = 192.0.2.1:51820
 }, {
 	// Full tunnel when table 51820 already holds a route: wg-quick takes
 	// the next empty table, 51821.
-	name: "fulltunnel_tablebusy",
+	name:   "fulltunnel_tablebusy",
 	config: eqFullTunnel,
 	setup: func(t *testing.T, ns *nettest.NetNS) {
 		ns.Run(t, "ip", "-6", "route", "add", "2001:db8:51::/64", "dev", "under0", "table", "51820")
@@ -184,7 +184,7 @@ Endpoint = 192.0.2.1:51820
 	// Full tunnel beside an existing policy rule with a source selector:
 	// the kernel gives rules added without a priority the priority of the
 	// second rule minus one, so wg-quick's rules go before it (999, 998).
-	name: "fulltunnel_sourcerule",
+	name:   "fulltunnel_sourcerule",
 	config: eqFullTunnel,
 	setup: func(t *testing.T, ns *nettest.NetNS) {
 		ns.Run(t, "ip", "-4", "rule", "add", "from", "192.0.2.77", "lookup", "100", "pref", "1000")
@@ -194,8 +194,8 @@ Endpoint = 192.0.2.1:51820
 	// The same full tunnel with the iptables fallback; the rules land in
 	// the raw and mangle tables, which `nft list ruleset` shows too
 	// (Debian's iptables is iptables-nft).
-	name: "fulltunnel_iptables",
-	config: eqFullTunnel,
+	name:     "fulltunnel_iptables",
+	config:   eqFullTunnel,
 	iptables: true,
 }}
 
