@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
@@ -53,8 +51,7 @@ AllowedIPs = 10.62.0.0/24, fd62::/64
 // run is brought down and checked the same way.
 func TestUpFaultAtEveryStep(t *testing.T) {
 	eqRequireTools(t)
-	faultQuick := filepath.Join(t.TempDir(), "wg-quick-faultinject")
-	buildTagged(t, faultQuick, "faultinject", "./cmd/wg-quick")
+	faultQuick := nettest.OurBinary(t, "wg-quick", "faultinject")
 
 	k := faultKeys(t, 3)
 	conf := fmt.Sprintf(faultConfig, k[0], k[1].PublicKey(), k[2].PublicKey())
@@ -168,19 +165,6 @@ func runWithEnv(t *testing.T, s *eqSide, verb string, env ...string) (string, in
 	}
 }
 
-// buildTagged builds pkg with a build tag into out.
-func buildTagged(t *testing.T, out, tag, pkg string) {
-	t.Helper()
-	goBin := nettest.RequireBinary(t, "go")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, goBin, "build", "-tags", tag, "-o", out, pkg)
-	cmd.Dir = "../.."
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building %s with -tags %s: %v\n%s", pkg, tag, err, b)
-	}
-}
-
 // TestReloadFaultAtEveryStep does for `wg-quick reload` what
 // TestUpFaultAtEveryStep does for up: a running split tunnel (A) is
 // reloaded to a full tunnel with other addresses, DNS and peers (B), with
@@ -191,8 +175,7 @@ func buildTagged(t *testing.T, out, tag, pkg string) {
 // was before the first up.
 func TestReloadFaultAtEveryStep(t *testing.T) {
 	eqRequireTools(t)
-	faultQuick := filepath.Join(t.TempDir(), "wg-quick-faultinject")
-	buildTagged(t, faultQuick, "faultinject", "./cmd/wg-quick")
+	faultQuick := nettest.OurBinary(t, "wg-quick", "faultinject")
 	k := faultKeys(t, 4)
 	self, p1, p2, p3 := k[0], k[1].PublicKey(), k[2].PublicKey(), k[3].PublicKey()
 	confA := fmt.Sprintf(`[Interface]
@@ -312,8 +295,7 @@ PersistentKeepalive = 25
 // leaving the namespace as before up, with no journal left behind.
 func TestDownFaultAtEveryStep(t *testing.T) {
 	eqRequireTools(t)
-	faultQuick := filepath.Join(t.TempDir(), "wg-quick-faultinject")
-	buildTagged(t, faultQuick, "faultinject", "./cmd/wg-quick")
+	faultQuick := nettest.OurBinary(t, "wg-quick", "faultinject")
 	k := faultKeys(t, 3)
 	conf := fmt.Sprintf(faultConfig, k[0], k[1].PublicKey(), k[2].PublicKey())
 	ns := nettest.NewNetNS(t)

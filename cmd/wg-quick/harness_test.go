@@ -54,14 +54,14 @@ const (
 
 // eqTools are the programs the end-to-end tests run.
 type eqTools struct {
-	ourQuick, ourWG string // built from this module by eqRequireTools
+	ourQuick, ourWG string // this module's, from nettest.OurBinary
 	refQuick, refWG string // the installed reference
 }
 
 // eqRequireTools checks the prerequisites of the end-to-end tests (root,
 // TUN, ip, nft, bash, ping, wireguard-go, the reference wg and wg-quick),
-// builds our wg-quick and wg into a temporary directory and returns the
-// paths. In CI a missing prerequisite fails the test.
+// builds our wg-quick and wg (or takes the prebuilt ones, see
+// nettest.OurBinary) and returns the paths. In CI a missing prerequisite fails the test.
 func eqRequireTools(t *testing.T) eqTools {
 	t.Helper()
 	nettest.RequireRoot(t)
@@ -80,23 +80,11 @@ func eqRequireTools(t *testing.T) eqTools {
 		t.Fatalf("%s/resolvconf exists: the reference wg-quick would run it instead of the fake one and change the host's DNS", filepath.Dir(eqRefQuick))
 	}
 
-	goBin := nettest.RequireBinary(t, "go")
-	dir := t.TempDir()
 	tools := eqTools{
-		ourQuick: filepath.Join(dir, "wg-quick"),
-		ourWG:    filepath.Join(dir, "wg"),
+		ourQuick: nettest.OurBinary(t, "wg-quick"),
+		ourWG:    nettest.OurBinary(t, "wg"),
 		refQuick: eqRefQuick,
 		refWG:    eqRefWG,
-	}
-	for _, b := range []struct{ out, pkg string }{{tools.ourQuick, "./cmd/wg-quick"}, {tools.ourWG, "./cmd/wg"}} {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		cmd := exec.CommandContext(ctx, goBin, "build", "-o", b.out, b.pkg)
-		cmd.Dir = "../.." // the module root, from cmd/wg-quick
-		out, err := cmd.CombinedOutput()
-		cancel()
-		if err != nil {
-			t.Fatalf("building %s: %v\n%s", b.pkg, err, out)
-		}
 	}
 	return tools
 }

@@ -42,8 +42,6 @@ import (
 // all namespaces share (/var/run/wireguard, /run/wgtools) is removed last.
 
 const (
-	// buildTimeout bounds building wg-quick and wg.
-	buildTimeout = 5 * time.Minute
 	// scenarioCmdTimeout bounds every command a scenario runs, wg-quick
 	// included.
 	scenarioCmdTimeout = 30 * time.Second
@@ -79,8 +77,8 @@ type scenario struct {
 	ifaces  []string
 }
 
-// newScenario checks the prerequisites and builds wg-quick and wg into a
-// temporary directory. Its cleanup, which runs after every namespace of the
+// newScenario checks the prerequisites and builds wg-quick and wg (see
+// nettest.OurBinary). Its cleanup, which runs after every namespace of the
 // scenario is gone, removes what our interfaces left in the shared
 // directories and fails the test if a daemon of ours still runs.
 func newScenario(t *testing.T) *scenario {
@@ -90,20 +88,7 @@ func newScenario(t *testing.T) *scenario {
 	for _, prog := range []string{"ip", "ping", "bash", "sysctl", "iptables", "nft"} {
 		nettest.RequireBinary(t, prog)
 	}
-	gobin := nettest.RequireBinary(t, "go")
-
-	dir := t.TempDir()
-	s := &scenario{t: t, wgQuick: filepath.Join(dir, "wg-quick"), wg: filepath.Join(dir, "wg")}
-	for pkg, out := range map[string]string{"./cmd/wg-quick": s.wgQuick, "./cmd/wg": s.wg} {
-		ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
-		cmd := exec.CommandContext(ctx, gobin, "build", "-o", out, pkg)
-		cmd.Dir = filepath.Join("..", "..")
-		b, err := cmd.CombinedOutput()
-		cancel()
-		if err != nil {
-			t.Fatalf("%s: %v\n%s", cmd, err, b)
-		}
-	}
+	s := &scenario{t: t, wgQuick: nettest.OurBinary(t, "wg-quick"), wg: nettest.OurBinary(t, "wg")}
 	t.Cleanup(s.removeLeftovers)
 	return s
 }

@@ -16,11 +16,7 @@ import (
 // deleting its link.
 func startEmbedded(t *testing.T, ns *nettest.NetNS, name string) {
 	t.Helper()
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "wg-quick")
-	if out, err := exec.Command("go", "build", "-o", bin, "../wg-quick").CombinedOutput(); err != nil {
-		t.Fatalf("building wg-quick: %v\n%s", err, out)
-	}
+	bin := nettest.OurBinary(t, "wg-quick")
 	ns.Run(t, bin, "userspace", name)
 	t.Cleanup(func() {
 		exec.Command("ip", "-n", ns.Name, "link", "del", name).Run()

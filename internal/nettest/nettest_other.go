@@ -84,3 +84,12 @@ func StartWireGuardGo(t testing.TB, ns *NetNS, ifname string) *WireGuardGo {
 func (w *WireGuardGo) Output() string {
 	return ""
 }
+
+// KernelDevices reports false: kernel WireGuard devices exist only on Linux.
+func KernelDevices() bool { return false }
+
+// NewDevice skips the test, or fails it in CI: WireGuard devices need Linux.
+func NewDevice(t testing.TB, ns *NetNS, ifname string) {
+	t.Helper()
+	Require(t, false, unsupported)
+}
