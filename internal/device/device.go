@@ -181,6 +181,9 @@ func (c *Client) Get(name string) (*wgtypes.Device, error) {
 	if err != nil {
 		return nil, c.mapErr(err)
 	}
+	if err := kernelZones(d); err != nil {
+		return nil, c.mapErr(err)
+	}
 	return d, nil
 }
 
@@ -215,6 +218,9 @@ func (c *Client) Apply(name string, req Request) error {
 		return err
 	}
 	if err := wg.ConfigureDevice(name, cfg); err != nil {
+		return c.mapErr(err)
+	}
+	if err := setKernelScopes(name, cfg); err != nil {
 		return c.mapErr(err)
 	}
 	return nil
