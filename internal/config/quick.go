@@ -197,9 +197,13 @@ func applyDirective(ifc *Interface, d Directive) error {
 	case "MTU":
 		ifc.MTU = 0
 		if d.Value != "" {
-			v, ok := decimal(d.Value, math.MaxUint16)
+			// The link decides the upper bound, not the file: a kernel
+			// WireGuard link takes MTUs far above 65535 (ip(8) passes
+			// them on and so does the reference), a TUN device refuses
+			// them when the MTU is set. The kernel's MTU is an int.
+			v, ok := decimal(d.Value, math.MaxInt32)
 			if !ok || v == 0 {
-				return errors.New("MTU is not a number from 1 to 65535: " + quote(d.Value))
+				return errors.New("MTU is not a number from 1 to 2147483647: " + quote(d.Value))
 			}
 			ifc.MTU = int(v)
 		}
