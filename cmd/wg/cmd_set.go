@@ -38,7 +38,7 @@ func runSet(ctx context.Context, e *env, args []string) error {
 	}
 	req, err := device.WGRequest(c, device.Set)
 	if err != nil {
-		return fmt.Errorf("Unable to modify interface: %s", device.Strerror(err))
+		return modifyError(err)
 	}
 	return e.apply(truncateName(args[0]), req)
 }

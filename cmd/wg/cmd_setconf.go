@@ -101,7 +101,7 @@ func runSetconf(ctx context.Context, e *env, sub string, args []string) error {
 		req.Config, err = device.SyncConfig(c, now)
 	}
 	if err != nil {
-		return fmt.Errorf("Unable to modify interface: %s", device.Strerror(err))
+		return modifyError(err)
 	}
 	return e.apply(name, req)
 }

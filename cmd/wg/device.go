@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -37,6 +38,18 @@ func (e *env) get(name string) (*wgtypes.Device, error) {
 	return nil, fmt.Errorf("Unable to access interface: %s", device.Strerror(err))
 }
 
+// modifyError is wg's message for a request that failed. A removal of one
+// allowed IP (upstream's -ADDR) that the device cannot take gets a second
+// line saying so: on a kernel device the errno alone ("Operation not
+// supported") does not tell what to change.
+func modifyError(err error) error {
+	msg := "Unable to modify interface: " + device.Strerror(err)
+	if errors.Is(err, device.ErrRemoveAllowedIP) {
+		msg += "\n(removing a single allowed IP with -ADDR needs a userspace device; nothing was changed)"
+	}
+	return errors.New(msg)
+}
+
 // apply sends a request, with wg's wording on failure.
 func (e *env) apply(name string, req device.Request) error {
 	c, err := e.client()
@@ -44,7 +57,7 @@ func (e *env) apply(name string, req device.Request) error {
 		err = c.Apply(name, req)
 	}
 	if err != nil {
-		return fmt.Errorf("Unable to modify interface: %s", device.Strerror(err))
+		return modifyError(err)
 	}
 	return nil
 }
