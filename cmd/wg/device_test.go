@@ -13,12 +13,13 @@ import (
 	"github.com/wgtools/wgtools/internal/nettest"
 )
 
-// twins is a pair of wireguard-go devices, one driven by the reference wg
-// and one by ours, each in its own namespace so both may use the same
-// listening port.
+// twins is a pair of devices (wireguard-go, or kernel links in the VM
+// stage: see nettest.NewDevice), one driven by the reference wg and one by
+// ours, each in its own namespace so both may use the same listening port.
 type twins struct {
-	ref, ours string
-	dir       string
+	ref, ours     string
+	refAt, oursAt wgAt
+	dir           string
 }
 
 func newTwins(t *testing.T) *twins {
@@ -30,8 +31,9 @@ func newTwins(t *testing.T) *twins {
 		ours: nettest.UniqueIfName(t, "wgo"),
 		dir:  t.TempDir(),
 	}
-	nettest.StartWireGuardGo(t, nettest.NewNetNS(t), tw.ref)
-	nettest.StartWireGuardGo(t, nettest.NewNetNS(t), tw.ours)
+	tw.refAt, tw.oursAt = wgAt{nettest.NewNetNS(t)}, wgAt{nettest.NewNetNS(t)}
+	nettest.NewDevice(t, tw.refAt.ns, tw.ref)
+	nettest.NewDevice(t, tw.oursAt.ns, tw.ours)
 	return tw
 }
 
@@ -58,8 +60,8 @@ func (tw *twins) apply(t *testing.T, args ...string) {
 		}
 		return out
 	}
-	ref := refWG(t, "", sub(tw.ref)...)
-	ours := ourWG("", sub(tw.ours)...)
+	ref := tw.refAt.ref(t, "", sub(tw.ref)...)
+	ours := tw.oursAt.ours(t, "", sub(tw.ours)...)
 	ref.Stderr = strings.ReplaceAll(ref.Stderr, tw.ref, "IF")
 	ours.Stderr = strings.ReplaceAll(ours.Stderr, tw.ours, "IF")
 	// Named difference: our set usage is upstream's, which documents the
@@ -75,12 +77,12 @@ func (tw *twins) apply(t *testing.T, args ...string) {
 // showconf reads our device exactly as the reference reads it.
 func (tw *twins) state(t *testing.T) (ref, ours string) {
 	t.Helper()
-	r := refWG(t, "", "showconf", tw.ref)
-	o := refWG(t, "", "showconf", tw.ours)
+	r := tw.refAt.ref(t, "", "showconf", tw.ref)
+	o := tw.oursAt.ref(t, "", "showconf", tw.ours)
 	if r.Code != 0 || o.Code != 0 {
 		t.Fatalf("showconf failed: %q %q", r.Stderr, o.Stderr)
 	}
-	if mine := ourWG("", "showconf", tw.ours); sortPeers(mine.Stdout) != sortPeers(o.Stdout) {
+	if mine := tw.oursAt.ours(t, "", "showconf", tw.ours); sortPeers(mine.Stdout) != sortPeers(o.Stdout) {
 		t.Fatalf("our showconf differs from the reference's on the same device:\n%s\n%s", mine.Stdout, o.Stdout)
 	}
 	return sortPeers(r.Stdout), sortPeers(o.Stdout)
@@ -146,6 +148,7 @@ func TestConfigCommandsAgainstReference(t *testing.T) {
 		{"set device fields", []string{"set", "IF", "listen-port", "51821", "fwmark", "off", "private-key", privFile}},
 		{"set peer fields", []string{"set", "IF", "peer", pub[3], "endpoint", "[fd00::3]:3", "persistent-keepalive", "off",
 			"allowed-ips", " 10.0.4.0/24 , fd00:4::/64", "preshared-key", pskFile, "peer", pub[4], "remove"}},
+		{"set link-local endpoint with a zone", []string{"set", "IF", "peer", pub[3], "endpoint", "[fe80::3%lo]:3"}},
 		{"set clears allowed ips and psk", []string{"set", "IF", "peer", pub[1], "allowed-ips", "", "preshared-key", "/dev/null"}},
 		{"set new bare peer", []string{"set", "IF", "peer", pub[4]}},
 		{"set private key removed", []string{"set", "IF", "private-key", "/dev/null"}},
@@ -232,17 +235,20 @@ func TestSetErrorsAgainstReference(t *testing.T) {
 	// the device while parsing; ours names the file and line first (the
 	// one intentional difference in parse errors).
 	for _, dev := range []string{"wgnosuchdev0", tw.ours} {
-		ref := refWG(t, "", "syncconf", dev, badPeer)
-		ours := ourWG("", "syncconf", dev, badPeer)
+		ref := tw.oursAt.ref(t, "", "syncconf", dev, badPeer)
+		ours := tw.oursAt.ours(t, "", "syncconf", dev, badPeer)
 		if ours.Code != ref.Code || ours.Stderr != badPeer+":3: "+ref.Stderr {
 			t.Errorf("syncconf %s badpeer.conf: ours %+v, reference %+v", dev, ours, ref)
 		}
 	}
 	// Nothing was sent: both devices still have the random port they
 	// started with and no keys or peers.
-	for _, name := range []string{tw.ref, tw.ours} {
-		if out := refWG(t, "", "show", name, "peers"); out.Stdout != "" || out.Code != 0 {
-			t.Errorf("%s changed: %+v", name, out)
+	for _, dev := range []struct {
+		name string
+		at   wgAt
+	}{{tw.ref, tw.refAt}, {tw.ours, tw.oursAt}} {
+		if out := dev.at.ref(t, "", "show", dev.name, "peers"); out.Stdout != "" || out.Code != 0 {
+			t.Errorf("%s changed: %+v", dev.name, out)
 		}
 	}
 }

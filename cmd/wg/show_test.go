@@ -55,7 +55,7 @@ func canonical(args []string, out string) string {
 // compareShow prints every show form with both tools and compares them.
 // Relative times ("1 second ago") are printed from the clock, so a
 // mismatch is retried a few times before it counts.
-func compareShow(t *testing.T, name string, env ...string) {
+func compareShow(t *testing.T, at wgAt, name string, env ...string) {
 	t.Helper()
 	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")
@@ -70,7 +70,7 @@ func compareShow(t *testing.T, name string, env ...string) {
 		}
 		var diff string
 		for range 3 {
-			want, got := refWG(t, "", args...), ourWG("", args...)
+			want, got := at.ref(t, "", args...), at.ours(t, "", args...)
 			want.Stdout, got.Stdout = canonical(args, want.Stdout), canonical(args, got.Stdout)
 			if diff = cmp.Diff(want, got); diff == "" {
 				break
@@ -89,7 +89,8 @@ func compareShow(t *testing.T, name string, env ...string) {
 func TestShowAgainstReference(t *testing.T) {
 	nettest.RequireRoot(t)
 	name := nettest.UniqueIfName(t, "wgs")
-	nettest.StartWireGuardGo(t, nettest.NewNetNS(t), name)
+	at := wgAt{nettest.NewNetNS(t)}
+	nettest.NewDevice(t, at.ns, name)
 	priv, pub := genKeys(t, 5)
 	psk, _ := keys.GeneratePresharedKey()
 	dir := t.TempDir()
@@ -106,12 +107,12 @@ func TestShowAgainstReference(t *testing.T) {
 	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if r := refWG(t, "", "setconf", name, conf); r.Code != 0 {
+	if r := at.ref(t, "", "setconf", name, conf); r.Code != 0 {
 		t.Fatalf("reference setconf: %s", r.Stderr)
 	}
-	compareShow(t, name, "WG_COLOR_MODE=never")
-	compareShow(t, name, "WG_COLOR_MODE=always", "WG_HIDE_KEYS=never")
-	compareShow(t, name, "WG_COLOR_MODE=never", "WG_HIDE_KEYS=never")
+	compareShow(t, at, name, "WG_COLOR_MODE=never")
+	compareShow(t, at, name, "WG_COLOR_MODE=always", "WG_HIDE_KEYS=never")
+	compareShow(t, at, name, "WG_COLOR_MODE=never", "WG_HIDE_KEYS=never")
 }
 
 // TestShowAfterHandshake joins two devices across namespaces, sends real
@@ -123,8 +124,8 @@ func TestShowAfterHandshake(t *testing.T) {
 	a, b := nettest.NewNetNS(t), nettest.NewNetNS(t)
 	nettest.Veth(t, a, "veth0", "10.200.0.1/24", b, "veth0", "10.200.0.2/24")
 	na, nb := nettest.UniqueIfName(t, "wga"), nettest.UniqueIfName(t, "wgb")
-	nettest.StartWireGuardGo(t, a, na)
-	nettest.StartWireGuardGo(t, b, nb)
+	nettest.NewDevice(t, a, na)
+	nettest.NewDevice(t, b, nb)
 	priv, pub := genKeys(t, 2)
 	dir := t.TempDir()
 	for i, side := range []struct {
@@ -139,36 +140,40 @@ func TestShowAfterHandshake(t *testing.T) {
 		if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if r := refWG(t, "", "setconf", side.name, conf); r.Code != 0 {
+		if r := (wgAt{side.ns}).ref(t, "", "setconf", side.name, conf); r.Code != 0 {
 			t.Fatalf("setconf: %s", r.Stderr)
 		}
 		side.ns.Run(t, "ip", "address", "add", side.addr, "dev", side.name)
 		side.ns.Run(t, "ip", "link", "set", side.name, "up")
 	}
 	a.Run(t, "ping", "-c", "3", "-i", "0.2", "-W", "5", "10.201.0.2")
-	out := refWG(t, "", "show", na, "latest-handshakes")
+	atA, atB := wgAt{a}, wgAt{b}
+	out := atA.ref(t, "", "show", na, "latest-handshakes")
 	if strings.HasSuffix(strings.TrimSpace(out.Stdout), "\t0") {
 		t.Fatalf("no handshake after ping: %q", out.Stdout)
 	}
-	compareShow(t, na, "WG_COLOR_MODE=never", "WG_HIDE_KEYS=never")
-	compareShow(t, nb, "WG_COLOR_MODE=always")
+	compareShow(t, atA, na, "WG_COLOR_MODE=never", "WG_HIDE_KEYS=never")
+	compareShow(t, atB, nb, "WG_COLOR_MODE=always")
 	// Our JSON agrees with the reference's dump of the same device.
 	var doc show.JSONDocument
-	if err := json.Unmarshal([]byte(ourWG("", "show", na, "json").Stdout), &doc); err != nil || len(doc.Interfaces) != 1 {
+	if err := json.Unmarshal([]byte(atA.ours(t, "", "show", na, "json").Stdout), &doc); err != nil || len(doc.Interfaces) != 1 {
 		t.Fatalf("json: %v %+v", err, doc)
 	}
-	dump := strings.Split(strings.TrimSpace(refWG(t, "", "show", na, "dump").Stdout), "\n")
+	dump := strings.Split(strings.TrimSpace(atA.ref(t, "", "show", na, "dump").Stdout), "\n")
 	p := doc.Interfaces[0].Peers[0]
 	cols := strings.Split(dump[1], "\t")
 	if got := []string{p.PublicKey, strconv.FormatInt(p.LatestHandshakeUnix, 10), strconv.FormatUint(p.TransferRx, 10), strconv.FormatUint(p.TransferTx, 10)}; !slices.Equal(got, []string{cols[0], cols[4], cols[5], cols[6]}) {
 		t.Errorf("json %v disagrees with the reference dump %v", got, cols)
 	}
-	// show all and show interfaces see at least our two devices; other
-	// tests' devices may come and go, so compare only our lines.
+	// show all and show interfaces see at least our two devices (kernel
+	// devices: the one in the namespace); other tests' devices may come
+	// and go, so compare only our lines.
 	for _, field := range []string{"dump", "transfer", "latest-handshakes", "allowed-ips"} {
-		want, got := refWG(t, "", "show", "all", field), ourWG("", "show", "all", field)
-		if diff := cmp.Diff(ours(want.Stdout, na, nb), ours(got.Stdout, na, nb)); diff != "" {
-			t.Errorf("show all %s differs (-reference +ours):\n%s", field, diff)
+		for _, at := range []wgAt{atA, atB} {
+			want, got := at.ref(t, "", "show", "all", field), at.ours(t, "", "show", "all", field)
+			if diff := cmp.Diff(ours(want.Stdout, na, nb), ours(got.Stdout, na, nb)); diff != "" {
+				t.Errorf("show all %s differs (-reference +ours):\n%s", field, diff)
+			}
 		}
 	}
 }
