@@ -2,6 +2,8 @@
 #
 #   make            build bin/wg and bin/wg-quick (static, no cgo)
 #   make test       install test prerequisites (apt, Go modules), vet, run every test
+#   make test-vm    (root) the tests that need the WireGuard kernel module or
+#                   systemd as PID 1, in a qemu VM booting Debian's kernel
 #   make bench      benchmarks
 #   make lint       gofmt, go vet, staticcheck (pinned in go.mod as a tool)
 #   make install    install binaries, man pages, completions and systemd units
@@ -36,7 +38,7 @@ GOFLAGS_BUILD ?= -trimpath -ldflags '-s -w'
 
 export CGO_ENABLED ?= 0
 
-.PHONY: all build test test-deps bench lint install uninstall demo fuzz clean
+.PHONY: all build test test-vm test-deps bench lint install uninstall demo fuzz clean
 
 all: build
 
@@ -53,7 +55,18 @@ test: test-deps
 	$(GO) vet ./...
 	GOOS=darwin $(GO) vet ./...
 	$(GO) vet -tags faultinject ./cmd/wg-quick
+	$(GO) vet -tags vmtest ./cmd/...
 	$(GO) test -count=1 ./...
+
+# test-vm boots Debian's stock kernel (which has wireguard.ko) under qemu
+# with this machine's root filesystem shared read-only, and runs there what
+# cannot run here: the kernel-device tests (stage kernel) and systemd as
+# PID 1 with and without the module (stages systemd, nomodule). It installs
+# qemu, busybox-static and kmod and fetches the kernel package itself; see
+# scripts/vm/README.md. VM_STAGES narrows it.
+VM_STAGES ?=
+test-vm: test-deps
+	./scripts/vm/test-vm $(VM_STAGES)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
