@@ -67,13 +67,7 @@ func TestKernelTalksToEmbedded(t *testing.T) {
 	if _, err := os.Stat(socketFile(bi)); err != nil {
 		t.Fatalf("embedded device %s: %v", bi, err)
 	}
-	conf := filepath.Join(b.dir, "emb.conf")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf("[Interface]\nPrivateKey = %s\nListenPort = 51820\n\n[Peer]\nPublicKey = %s\nEndpoint = 10.80.0.1:51820\nAllowedIPs = 10.81.0.1/32\n", kb.private, ka.public)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	b.run(s.wg, "setconf", bi, conf)
-	b.ip("address", "add", "10.81.0.2/24", "dev", bi)
-	b.ip("link", "set", bi, "up")
+	b.setconfUp(bi, fmt.Sprintf("[Interface]\nPrivateKey = %s\nListenPort = 51820\n\n[Peer]\nPublicKey = %s\nEndpoint = 10.80.0.1:51820\nAllowedIPs = 10.81.0.1/32\n", kb.private, ka.public), "10.81.0.2/24")
 	b.waitRunning(bi)
 
 	a.mustReach("10.81.0.2")
@@ -111,13 +105,7 @@ func TestKernelLinkMovedToNamespace(t *testing.T) {
 	outside.ip("link", "add", wg, "type", "wireguard")
 	outside.ip("link", "set", wg, "netns", container.ns.Name)
 	t.Cleanup(func() { container.exec(nil, "ip", "link", "del", wg) })
-	conf := filepath.Join(container.dir, "ctr.conf")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf("[Interface]\nPrivateKey = %s\nListenPort = 51821\n\n[Peer]\nPublicKey = %s\nEndpoint = 10.82.0.2:51820\nAllowedIPs = 0.0.0.0/0\n", kc.private, kp.public)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	container.run(s.wg, "setconf", wg, conf)
-	container.ip("address", "add", "10.83.0.1/24", "dev", wg)
-	container.ip("link", "set", wg, "up")
+	container.setconfUp(wg, fmt.Sprintf("[Interface]\nPrivateKey = %s\nListenPort = 51821\n\n[Peer]\nPublicKey = %s\nEndpoint = 10.82.0.2:51820\nAllowedIPs = 0.0.0.0/0\n", kc.private, kp.public), "10.83.0.1/24")
 	container.ip("route", "add", "default", "dev", wg)
 
 	// The container has no interface but lo and the tunnel.
@@ -138,4 +126,18 @@ func TestKernelLinkMovedToNamespace(t *testing.T) {
 		t.Errorf("no handshake: %q", out)
 	}
 	peer.wgQuickDown()
+}
+
+// setconfUp configures the WireGuard device ifname with our wg setconf and
+// the wg-only file text, gives it addr and brings it up: what wg-quick up
+// does, by hand, for a device wg-quick did not create.
+func (n *node) setconfUp(ifname, text, addr string) {
+	n.t.Helper()
+	conf := filepath.Join(n.dir, ifname+".wg.conf")
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		n.t.Fatal(err)
+	}
+	n.run(n.s.wg, "setconf", ifname, conf)
+	n.ip("address", "add", addr, "dev", ifname)
+	n.ip("link", "set", ifname, "up")
 }
