@@ -586,6 +586,9 @@ func TestForeground(t *testing.T) {
 	t.Run("UDP GRO", func(t *testing.T) {
 		// The device opens its UDP sockets when the interface goes up.
 		ns.Run(t, "ip", "link", "set", "dev", name, "up")
+		// The sockets are opened first and their options set after, so
+		// look until every socket has both or the time is up: checking
+		// the first look failed under load (UDP_GRO not yet set).
 		var socks []udpSocket
 		deadline := time.Now().Add(spawnTimeout)
 		for {
@@ -593,11 +596,18 @@ func TestForeground(t *testing.T) {
 			if socks, err = udpSockets(p.pid); err != nil {
 				t.Fatal(err)
 			}
-			if len(socks) > 0 {
+			ready := len(socks) > 0
+			for _, s := range socks {
+				ready = ready && s.gro && s.gso
+			}
+			if ready {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("daemon opened no UDP socket within %v of the interface going up", spawnTimeout)
+				if len(socks) == 0 {
+					t.Fatalf("daemon opened no UDP socket within %v of the interface going up", spawnTimeout)
+				}
+				break
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
