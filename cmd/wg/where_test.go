@@ -18,6 +18,11 @@ import (
 // earlier in PATH is never taken for it.
 const refWGPath = "/usr/bin/wg"
 
+// runWGTimeout bounds one wg run on a kernel device: in the VM (emulated,
+// 10–30× slower than natively) setconf or syncconf of 10,000 peers takes
+// tens of seconds.
+const runWGTimeout = 5 * time.Minute
+
 // wgAt runs the reference wg and ours where a device is reachable. A
 // wireguard-go device is reachable from anywhere through its socket, so
 // there the reference runs from PATH and ours in-process (refWG, ourWG).
@@ -46,12 +51,14 @@ func (w wgAt) ours(t *testing.T, stdin string, args ...string) result {
 
 // runWGIn runs the wg in dir inside ns with the test's environment, as
 // "wg": env(1) looks it up in a PATH of dir alone, so argv[0] is "wg". A
-// non-zero exit is a result, not a failure; a run over 60 seconds fails the
-// test.
+// non-zero exit is a result, not a failure; a run over runWGTimeout fails
+// the test. It logs how long each run took.
 func runWGIn(t *testing.T, ns *nettest.NetNS, dir, stdin string, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), runWGTimeout)
 	defer cancel()
+	start := time.Now()
+	defer func() { t.Logf("%s: wg %s: %v", dir, strings.Join(args, " "), time.Since(start).Round(time.Millisecond)) }()
 	cmd := ns.Command(ctx, "/usr/bin/env", append([]string{"PATH=" + dir, "wg"}, args...)...)
 	cmd.Env = os.Environ()
 	cmd.Stdin = strings.NewReader(stdin)
