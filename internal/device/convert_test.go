@@ -152,3 +152,28 @@ func TestStrerror(t *testing.T) {
 		}
 	}
 }
+
+// TestDeviceAttrsOnce: a kernel request carries the device's fields once,
+// with its first peer; the rest of the peers follow alone, in order.
+func TestDeviceAttrsOnce(t *testing.T) {
+	key := wgtypes.Key{1}
+	port, mark := 51820, 0x42
+	var peers []wgtypes.PeerConfig
+	for i := range 5 {
+		peers = append(peers, wgtypes.PeerConfig{PublicKey: wgtypes.Key{byte(i + 2)}})
+	}
+	cfg := wgtypes.Config{PrivateKey: &key, ListenPort: &port, FirewallMark: &mark, ReplacePeers: true, Peers: peers}
+	parts := deviceAttrsOnce(cfg)
+	if len(parts) != 2 {
+		t.Fatalf("%d parts, want 2", len(parts))
+	}
+	if p := parts[0]; p.PrivateKey != &key || p.ListenPort != &port || p.FirewallMark != &mark || !p.ReplacePeers || len(p.Peers) != 1 || p.Peers[0].PublicKey != peers[0].PublicKey {
+		t.Errorf("first part %+v", p)
+	}
+	if p := parts[1]; p.PrivateKey != nil || p.ListenPort != nil || p.FirewallMark != nil || p.ReplacePeers || len(p.Peers) != 4 || p.Peers[0].PublicKey != peers[1].PublicKey || p.Peers[3].PublicKey != peers[4].PublicKey {
+		t.Errorf("second part %+v", p)
+	}
+	if got := deviceAttrsOnce(wgtypes.Config{PrivateKey: &key, Peers: peers[:1]}); len(got) != 1 || got[0].PrivateKey != &key {
+		t.Errorf("one peer: %+v", got)
+	}
+}

@@ -217,13 +217,33 @@ func (c *Client) Apply(name string, req Request) error {
 	if err != nil {
 		return err
 	}
-	if err := wg.ConfigureDevice(name, cfg); err != nil {
-		return c.mapErr(err)
+	for _, part := range deviceAttrsOnce(cfg) {
+		if err := wg.ConfigureDevice(name, part); err != nil {
+			return c.mapErr(err)
+		}
 	}
 	if err := setKernelScopes(name, cfg); err != nil {
 		return c.mapErr(err)
 	}
 	return nil
+}
+
+// deviceAttrsOnce splits a kernel request in two: the device's own fields
+// (private key, listen port, fwmark, replace-peers) with the first peer,
+// then the other peers alone. wgctrl sends a large request as one netlink
+// message per peer, each repeating the device's fields, and the kernel
+// answers a fwmark by walking every peer it has: a setconf of 10,000 peers
+// with FwMark was quadratic (in the VM 28.8 s against wg's 3.6 s; syncconf
+// 61.5 s against 0.5 s). wg sends the device's fields in its first message
+// only; so do we now.
+func deviceAttrsOnce(cfg wgtypes.Config) []wgtypes.Config {
+	if len(cfg.Peers) <= 1 {
+		return []wgtypes.Config{cfg}
+	}
+	first := cfg
+	first.Peers = cfg.Peers[:1]
+	rest := wgtypes.Config{Peers: cfg.Peers[1:]}
+	return []wgtypes.Config{first, rest}
 }
 
 // socketFile returns the UAPI socket path of name if such a socket exists.
