@@ -109,7 +109,6 @@ unit_state() { [ "$(systemctl show -P ActiveState "$1")" = "$2" ]; }
 no_journal() { ! ls /run/wgtools/"$1".json /run/wgtools/netns-*/"$1".json >/dev/null 2>&1; }
 no_socket() { [ ! -e "/var/run/wireguard/$1.sock" ]; }
 no_daemon() { ! pgrep -f "[w]g-quick userspace.* $1\$" >/dev/null; }
-ours_installed() { "$(command -v wg-quick)" --version >/dev/null 2>&1 || [ "$(command -v wg-quick)" = /usr/local/bin/wg-quick ]; }
 
 # net_state: what a unit's failure or stop must leave as it found it.
 # wgboot's lines are left out: wg-quick.target restarts it meanwhile, with
