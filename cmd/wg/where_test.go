@@ -1,11 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"errors"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -49,36 +44,12 @@ func (w wgAt) ours(t *testing.T, stdin string, args ...string) result {
 	return runWGIn(t, w.ns, filepath.Dir(nettest.OurBinary(t, "wg")), stdin, args...)
 }
 
-// runWGIn runs the wg in dir inside ns with the test's environment, as
-// "wg": env(1) looks it up in a PATH of dir alone, so argv[0] is "wg". A
-// non-zero exit is a result, not a failure; a run over runWGTimeout fails
-// the test. It logs how long each run took.
+// runWGIn runs the wg in dir inside ns (nettest's NetNS.RunProgram, as
+// "wg"), bounded by runWGTimeout, and logs how long it took.
 func runWGIn(t *testing.T, ns *nettest.NetNS, dir, stdin string, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), runWGTimeout)
-	defer cancel()
 	start := time.Now()
-	defer func() {
-		t.Logf("%s: wg %s: %v", dir, strings.Join(args, " "), time.Since(start).Round(time.Millisecond))
-	}()
-	cmd := ns.Command(ctx, "/usr/bin/env", append([]string{"PATH=" + dir, "wg"}, args...)...)
-	cmd.Env = os.Environ()
-	cmd.Stdin = strings.NewReader(stdin)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	cmd.WaitDelay = 2 * time.Second
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("%s: timed out\n%s", cmd, e.String())
-	}
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		return result{o.String(), e.String(), 0}
-	case errors.As(err, &ee) && ee.Exited():
-		return result{o.String(), e.String(), ee.ExitCode()}
-	default:
-		t.Fatalf("%s: %v\n%s", cmd, err, e.String())
-		return result{}
-	}
+	o, e, code := ns.RunProgram(t, runWGTimeout, dir, "wg", stdin, args...)
+	t.Logf("%s: wg %s: %v", dir, strings.Join(args, " "), time.Since(start).Round(time.Millisecond))
+	return result{o, e, code}
 }

@@ -231,6 +231,20 @@ func (n *NetNS) Command(ctx context.Context, name string, args ...string) *exec.
 	return exec.CommandContext(ctx, n.ip, append([]string{"netns", "exec", n.Name, name}, args...)...)
 }
 
+// RunProgram runs the program name found in dir (alone: not PATH) inside
+// the namespace, invoked as plain name (argv[0] is what wg and wg-quick
+// print in their usage and error texts), with the given standard input
+// and the test's environment. It returns the output and the exit code; a
+// non-zero exit is not a failure. The test fails if the program cannot be
+// started, is killed by a signal, or outlives timeout.
+func (n *NetNS) RunProgram(t testing.TB, timeout time.Duration, dir, name, stdin string, args ...string) (stdout, stderr string, exitCode int) {
+	t.Helper()
+	return runAs(t, timeout, func(ctx context.Context) *exec.Cmd {
+		// env(1) looks name up in a PATH of dir alone and runs it as name.
+		return n.Command(ctx, "/usr/bin/env", append([]string{"PATH=" + dir, name}, args...)...)
+	}, stdin)
+}
+
 // Run runs name with args inside the namespace and returns its combined
 // output. The test fails, showing the output, if the command fails or runs
 // longer than 30 seconds.

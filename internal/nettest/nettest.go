@@ -126,10 +126,23 @@ func RunWG(t testing.TB, stdin string, args ...string) (stdout, stderr string, e
 func RunProgram(t testing.TB, name, stdin string, args ...string) (stdout, stderr string, exitCode int) {
 	t.Helper()
 	path := RequireBinary(t, name)
-	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
+	return runAs(t, commandTimeout, func(ctx context.Context) *exec.Cmd {
+		cmd := exec.CommandContext(ctx, path, args...)
+		cmd.Args[0] = name
+		return cmd
+	}, stdin)
+}
+
+// runAs runs the command newCmd builds with a context that ends after
+// timeout, the given standard input and the test's environment, and
+// returns its output and exit code; a non-zero exit is not a failure. The
+// test fails if the command cannot be started, is killed by a signal, or
+// outlives timeout.
+func runAs(t testing.TB, timeout time.Duration, newCmd func(context.Context) *exec.Cmd, stdin string) (stdout, stderr string, exitCode int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, path, args...)
-	cmd.Args[0] = name
+	cmd := newCmd(ctx)
 	cmd.Stdin = strings.NewReader(stdin)
 	var outBuf, errBuf bytes.Buffer
 	cmd.Stdout = &outBuf
@@ -138,7 +151,7 @@ func RunProgram(t testing.TB, name, stdin string, args ...string) (stdout, stder
 	err := cmd.Run()
 	stdout, stderr = outBuf.String(), errBuf.String()
 	if ctx.Err() != nil {
-		t.Fatalf("%s: timed out after %v\nstdout:\n%s\nstderr:\n%s", cmd, commandTimeout, stdout, stderr)
+		t.Fatalf("%s: timed out after %v\nstdout:\n%s\nstderr:\n%s", cmd, timeout, stdout, stderr)
 	}
 	var exitErr *exec.ExitError
 	switch {
