@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/wgtools/wgtools/internal/config"
@@ -62,7 +62,7 @@ func (e *env) newQuickEnv(iface string) (*quick.Env, func(), error) {
 		Firewall:     fw,
 		DNS:          dns.New(sysexec.OS{}),
 		Hooks:        &hooks.Runner{Exec: sysexec.OS{}, Iface: iface, Env: hookEnv, Stdout: e.stdout, Stderr: e.stderr},
-		Userspace:    userspaceStarter(),
+		Userspace:    userspaceStarter(e.stdout, e.stderr),
 		Resolver:     net.DefaultResolver,
 		Retries:      retries,
 		KernelModule: func() bool { _, err := os.Stat("/sys/module/wireguard"); return err == nil },
@@ -149,10 +149,19 @@ func (e *env) saveWith(ctx context.Context, q *quick.Env, file, iface string, cf
 // WG_QUICK_USERSPACE_IMPLEMENTATION (run as `IMPL IF`, which must
 // daemonise, as wg-quick runs wireguard-go), or by default our own embedded
 // device, re-executing this binary as `wg-quick userspace IF`.
-type starter struct{ external string }
+//
+// The external implementation writes to our own stdout and stderr, as under
+// the reference, and never into a pipe of ours: the daemon it leaves behind
+// keeps what it inherited (wireguard-go keeps both when LOG_LEVEL is set),
+// so a pipe would reach end-of-file only when the device goes away, and
+// `up` would wait for that.
+type starter struct {
+	external       string
+	stdout, stderr io.Writer
+}
 
-func userspaceStarter() *starter {
-	return &starter{external: os.Getenv("WG_QUICK_USERSPACE_IMPLEMENTATION")}
+func userspaceStarter(stdout, stderr io.Writer) *starter {
+	return &starter{external: os.Getenv("WG_QUICK_USERSPACE_IMPLEMENTATION"), stdout: stdout, stderr: stderr}
 }
 
 func (s *starter) Label(name string) string {
@@ -164,12 +173,7 @@ func (s *starter) Label(name string) string {
 
 func (s *starter) Start(ctx context.Context, name string) error {
 	if s.external != "" {
-		var out strings.Builder
-		err := sysexec.OS{}.Run(ctx, sysexec.Cmd{Name: s.external, Args: []string{name}, Stdout: os.Stderr, Stderr: &out})
-		if err != nil {
-			return fmt.Errorf("%s: %w: %s", s.external, err, strings.TrimSpace(out.String()))
-		}
-		return nil
+		return sysexec.OS{}.Run(ctx, sysexec.Cmd{Name: s.external, Args: []string{name}, Stdout: s.stdout, Stderr: s.stderr})
 	}
 	exe, err := os.Executable()
 	if err != nil {

@@ -241,6 +241,34 @@ func (n *node) exec(env []string, name string, args ...string) (string, error) {
 	return string(out), err
 }
 
+// execToFile is exec with the command's stdout and stderr going to a file
+// instead of a pipe, for commands that may leave a daemon holding what they
+// inherited (a pipe would stay open while it lives); the file's contents
+// are returned.
+func (n *node) execToFile(env []string, name string, args ...string) (string, error) {
+	f, err := os.CreateTemp(n.t.TempDir(), "out")
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	defer f.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), scenarioCmdTimeout)
+	defer cancel()
+	cmd := n.ns.Command(ctx, name, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = f, f
+	err = cmd.Run()
+	if ctx.Err() != nil {
+		err = fmt.Errorf("%s: timed out after %v", cmd, scenarioCmdTimeout)
+	} else if err != nil {
+		err = fmt.Errorf("%s: %w", cmd, err)
+	}
+	out, rerr := os.ReadFile(f.Name())
+	if rerr != nil {
+		n.t.Fatal(rerr)
+	}
+	return string(out), err
+}
+
 // sysctl sets a sysctl in the node's namespace.
 func (n *node) sysctl(key, value string) {
 	n.t.Helper()

@@ -280,8 +280,19 @@ func TestUserspaceConcurrentUp(t *testing.T) {
 // WG_QUICK_USERSPACE_IMPLEMENTATION, as for the reference wg-quick: our
 // wg-quick must run it (`[#] wireguard-go IF`) instead of its embedded
 // device, the tunnel must work, and down must leave no wireguard-go behind.
+//
+// With LOG_LEVEL set, wireguard-go's daemon keeps the stdout and stderr it
+// inherited and logs there: up must return all the same (it once waited
+// for its pipe from wireguard-go to close, i.e. forever), and the log must
+// reach wg-quick's own output, as under the reference.
 func TestUserspaceExternalImplementation(t *testing.T) {
 	nettest.RequireBinary(t, "wireguard-go")
+	for _, level := range []string{"", "verbose"} {
+		t.Run("LOG_LEVEL="+level, func(t *testing.T) { testExternalImplementation(t, level) })
+	}
+}
+
+func testExternalImplementation(t *testing.T, level string) {
 	p := usNewPair(t, false)
 	a := p.a
 	before := usSnapshot(a)
@@ -295,8 +306,7 @@ func TestUserspaceExternalImplementation(t *testing.T) {
 		}
 	})
 
-	// An empty LOG_LEVEL makes wireguard-go detach from our output pipe.
-	env := []string{"WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go", "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1", "LOG_LEVEL="}
+	env := []string{"WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go", "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1", "LOG_LEVEL=" + level}
 	out, err := usQuick(a, env, "up")
 	if err != nil {
 		t.Fatalf("a: wg-quick up with wireguard-go: %v\n%s", err, out)
@@ -305,6 +315,10 @@ func TestUserspaceExternalImplementation(t *testing.T) {
 	t.Logf("a: wg-quick up:\n%s", out)
 	if want := "[#] wireguard-go " + a.iface; !slices.Contains(strings.Split(out, "\n"), want) {
 		t.Errorf("a: wg-quick up does not print %q", want)
+	}
+	// wireguard-go's own words, at LOG_LEVEL=verbose only.
+	if logged := strings.Contains(out, "UAPI listener started"); logged != (level == "verbose") {
+		t.Errorf("a: wireguard-go's log in wg-quick's output: %v, want %v", logged, level == "verbose")
 	}
 	if pids := usWireGuardGoPIDs(a.iface); len(pids) != 1 {
 		t.Errorf("a: wireguard-go processes for %s: %v, want one", a.iface, pids)
@@ -398,9 +412,10 @@ func usMarkUp(n *node) {
 }
 
 // usQuick runs our wg-quick with verb on n's configuration, like wgQuick,
-// with the extra environment variables env.
+// with the extra environment variables env; its output goes through a file
+// (execToFile), since the daemon of an external implementation may keep it.
 func usQuick(n *node, env []string, verb string) (string, error) {
-	return n.exec(append([]string{"PATH=" + n.dir + ":" + os.Getenv("PATH")}, env...), n.s.wgQuick, verb, n.conf)
+	return n.execToFile(append([]string{"PATH=" + n.dir + ":" + os.Getenv("PATH")}, env...), n.s.wgQuick, verb, n.conf)
 }
 
 // usKillDaemon kills n's embedded daemon with SIGKILL and waits until it is
