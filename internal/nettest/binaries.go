@@ -38,20 +38,25 @@ func OurBinary(t testing.TB, name string, tags ...string) string {
 		}
 		return p
 	}
+	var args []string
+	if len(tags) > 0 {
+		args = append(args, "-tags", strings.Join(tags, ","))
+	}
+	return goBuild(t, name, append(args, "./cmd/"+name)...)
+}
+
+// goBuild runs `go build -o T/out ARGS...` in the module's root, for a
+// temporary directory T of the test, and returns the program's path.
+func goBuild(t testing.TB, out string, args ...string) string {
+	t.Helper()
 	root, err := moduleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	goBin := RequireBinary(t, "go")
-	out := filepath.Join(t.TempDir(), name)
-	args := []string{"build"}
-	if len(tags) > 0 {
-		args = append(args, "-tags", strings.Join(tags, ","))
-	}
-	args = append(args, "-o", out, "./cmd/"+name)
+	out = filepath.Join(t.TempDir(), out)
 	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, goBin, args...)
+	cmd := exec.CommandContext(ctx, RequireBinary(t, "go"), append([]string{"build", "-o", out}, args...)...)
 	cmd.Dir = root
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s", cmd, err, b)
@@ -76,4 +81,22 @@ func moduleRoot() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// StockWireGuardGo returns a wireguard-go program built from the
+// golang.zx2c4.com/wireguard version this module requires (the library the
+// embedded device uses), as `go install golang.zx2c4.com/wireguard@VERSION`
+// would build it: the stock daemon to hold the embedded device against.
+// Where WGTOOLS_TEST_BINDIR is set, it is the prebuilt wireguard-go.stock
+// there. The test fails if the build fails.
+func StockWireGuardGo(t testing.TB) string {
+	t.Helper()
+	if dir := os.Getenv(binDirEnv); dir != "" {
+		p := filepath.Join(dir, "wireguard-go.stock")
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("%s=%s: %v", binDirEnv, dir, err)
+		}
+		return p
+	}
+	return goBuild(t, "wireguard-go", "golang.zx2c4.com/wireguard")
 }

@@ -27,6 +27,17 @@
 // removed (as wireguard-go does). It then closes the device, which removes
 // the interface, and removes the socket.
 //
+// # The link's state, wherever the link is
+//
+// The device comes up when its link runs (IFF_RUNNING) and goes down when
+// it stops, as the kernel's WireGuard does. The library's own view of the
+// link is wrong twice (see linkTUN): it watches only the namespace the
+// device was created in, so a link moved to another namespace (the
+// container setup of wireguard.com/netns) never came up, and its probe
+// calls a new, down link up. So the package asks the kernel which
+// namespace the link is in (TUNGETDEVNETNS), follows the link's rtnetlink
+// messages there, link state and MTU, and follows it again when it moves.
+//
 // # Stale sockets and name clashes
 //
 // A daemon killed with SIGKILL leaves its socket file behind; its TUN

@@ -147,7 +147,7 @@ func create(ctx context.Context, name string, mtu int, logf func(string, ...any)
 	if tdev, err = tun.CreateTUN(name, mtu); err != nil {
 		return nil, nil, nil, tunError(name, err)
 	}
-	tdev = filterUp(tdev, linkRunning(name))
+	tdev = watchLink(tdev, logf)
 	path := socketPath(name)
 	if uapiFile, err = ipc.UAPIOpen(name); err != nil {
 		tdev.Close()
