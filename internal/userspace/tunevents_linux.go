@@ -8,8 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
+	"github.com/wgtools/wgtools/internal/route"
 	"golang.org/x/sys/unix"
 	"golang.zx2c4.com/wireguard/tun"
 )
@@ -124,7 +123,7 @@ func (t *linkTUN) send(ev tun.Event) bool {
 
 // watch follows the link from namespace to namespace until the device
 // closes, starting from where's first answer.
-func (t *linkTUN) watch(ns netns.NsHandle, name string, err error) {
+func (t *linkTUN) watch(ns int, name string, err error) {
 	var state linkState
 	for {
 		switch {
@@ -140,7 +139,7 @@ func (t *linkTUN) watch(ns netns.NsHandle, name string, err error) {
 			return
 		}
 		more := t.follow(ns, name, &state)
-		ns.Close()
+		unix.Close(ns)
 		if !more {
 			return
 		}
@@ -154,15 +153,15 @@ func closedTUN(err error) bool {
 	return errors.Is(err, unix.EBADF) || errors.Is(err, unix.EBADFD) || errors.Is(err, os.ErrClosed)
 }
 
-// where returns the network namespace the link is in now and its name
-// there.
-func (t *linkTUN) where() (netns.NsHandle, string, error) {
+// where returns the network namespace the link is in now (a descriptor to
+// close) and its name there.
+func (t *linkTUN) where() (int, string, error) {
 	if t.file == nil {
-		return netns.None(), "", errors.ErrUnsupported
+		return -1, "", errors.ErrUnsupported
 	}
 	sc, err := t.file.SyscallConn()
 	if err != nil {
-		return netns.None(), "", err
+		return -1, "", err
 	}
 	nsfd, name := -1, ""
 	var ioErr error
@@ -185,65 +184,33 @@ func (t *linkTUN) where() (netns.NsHandle, string, error) {
 		if nsfd >= 0 {
 			unix.Close(nsfd)
 		}
-		return netns.None(), "", err
+		return -1, "", err
 	}
-	return netns.NsHandle(nsfd), name, nil
+	return nsfd, name, nil
 }
 
-// follow reports the state of the link name in namespace ns until it
-// leaves ns (true: look for it again) or the device closes (false).
-func (t *linkTUN) follow(ns netns.NsHandle, name string, state *linkState) bool {
-	updates := make(chan netlink.LinkUpdate, 16)
+// follow reports the state of the link name in the namespace nsfd until
+// it leaves that namespace (true: look for it again) or the device closes
+// (false).
+func (t *linkTUN) follow(nsfd int, name string, state *linkState) bool {
 	done := make(chan struct{})
-	defer func() {
-		close(done)
-		for range updates {
-		}
-	}()
-	// Subscribe first, then read the link's state: nothing is missed in
-	// between.
-	err := netlink.LinkSubscribeWithOptions(updates, done, netlink.LinkSubscribeOptions{
-		Namespace:     &ns,
-		ErrorCallback: func(err error) { t.logf("Watching link %s: %v", name, err) },
-	})
-	if err != nil {
-		t.logf("Watching link %s: %v", name, err)
-		return t.pause()
-	}
-	h, err := netlink.NewHandleAt(ns)
-	if err != nil {
-		t.logf("Watching link %s: %v", name, err)
-		return t.pause()
-	}
-	link, err := h.LinkByName(name)
-	h.Close()
+	defer close(done)
+	states, err := route.WatchLink(nsfd, name, done)
 	if err != nil {
 		// The link moved on, or was renamed, since where looked.
 		return t.pause()
-	}
-	attrs := link.Attrs()
-	index := int32(attrs.Index)
-	if !t.observe(state, attrs.RawFlags&unix.IFF_RUNNING != 0, attrs.MTU) {
-		return false
 	}
 	for {
 		select {
 		case <-t.stop:
 			return false
-		case u, ok := <-updates:
-			if !ok {
-				// The subscription failed; start over.
-				return t.pause()
-			}
-			if u.Index != index {
-				continue
-			}
-			if u.Header.Type == unix.RTM_DELLINK {
-				// Moved to another namespace, or deleted (then
-				// the device is closing and where says so).
+		case s, ok := <-states:
+			if !ok || s.Gone {
+				// Moved to another namespace, or deleted (then the
+				// device is closing and where says so).
 				return true
 			}
-			if !t.observe(state, u.Flags&unix.IFF_RUNNING != 0, u.Attrs().MTU) {
+			if !t.observe(state, s.Running, s.MTU) {
 				return false
 			}
 		}
