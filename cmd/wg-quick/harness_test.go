@@ -28,11 +28,10 @@ import (
 )
 
 const (
-	// eqRefQuick and eqRefWG are the installed reference (Debian's
-	// wireguard-tools 1.0.20210914). They are named by path, not looked up
-	// in PATH, so that a build of ours in PATH is never mistaken for them.
-	eqRefQuick = "/usr/bin/wg-quick"
-	eqRefWG    = "/usr/bin/wg"
+	// eqRefWG is the installed reference wg (Debian's wireguard-tools
+	// 1.0.20210914), named by its pinned path (nettest.Reference checks it
+	// in eqRequireTools).
+	eqRefWG = nettest.ReferenceDir + "/wg"
 
 	// eqRunTimeout bounds one wg-quick run; a reference up that starts
 	// wireguard-go takes about a second.
@@ -69,22 +68,18 @@ func eqRequireTools(t *testing.T) eqTools {
 	for _, name := range []string{"ip", "nft", "bash", "ping", "sysctl", "wireguard-go"} {
 		nettest.RequireBinary(t, name)
 	}
-	head, err := os.ReadFile(eqRefQuick)
-	nettest.Require(t, err == nil && bytes.HasPrefix(head, []byte("#!/bin/bash")),
-		fmt.Sprintf("reference wg-quick %s is not the bash script (err=%v)", eqRefQuick, err))
-	_, err = os.Stat(eqRefWG)
-	nettest.Require(t, err == nil, fmt.Sprintf("reference wg %s: %v", eqRefWG, err))
+	refQuick, refWG := nettest.Reference(t, "wg-quick"), nettest.Reference(t, "wg")
 	// The reference puts its own directory first in PATH, so a resolvconf
 	// there would beat the fake one and change the host's resolv.conf.
-	if _, err := os.Stat(filepath.Join(filepath.Dir(eqRefQuick), "resolvconf")); err == nil {
-		t.Fatalf("%s/resolvconf exists: the reference wg-quick would run it instead of the fake one and change the host's DNS", filepath.Dir(eqRefQuick))
+	if _, err := os.Stat(filepath.Join(filepath.Dir(refQuick), "resolvconf")); err == nil {
+		t.Fatalf("%s/resolvconf exists: the reference wg-quick would run it instead of the fake one and change the host's DNS", filepath.Dir(refQuick))
 	}
 
 	tools := eqTools{
 		ourQuick: nettest.OurBinary(t, "wg-quick"),
 		ourWG:    nettest.OurBinary(t, "wg"),
-		refQuick: eqRefQuick,
-		refWG:    eqRefWG,
+		refQuick: refQuick,
+		refWG:    refWG,
 	}
 	return tools
 }
@@ -420,6 +415,7 @@ func eqSnapshot(t *testing.T, s *eqSide) eqState {
 // eqSnapshotNS records the state of ns for the WireGuard interface ifname.
 func eqSnapshotNS(t *testing.T, ns *nettest.NetNS, ifname string, n eqNormalizer) eqState {
 	t.Helper()
+	eqWaitDAD(t, ns)
 	// Interface indexes: they count every link ever created in the
 	// namespace, so they differ between the namespaces and between an
 	// interface and its re-creation.
@@ -450,6 +446,25 @@ func eqSnapshotNS(t *testing.T, ns *nettest.NetNS, ifname string, n eqNormalizer
 		st.WGConf = n.showconf(ns.Run(t, eqRefWG, "showconf", ifname))
 	}
 	return st
+}
+
+// eqDADTimeout bounds how long a snapshot waits for duplicate address
+// detection.
+const eqDADTimeout = 10 * time.Second
+
+// eqWaitDAD waits, at most eqDADTimeout, until no IPv6 address on a link
+// that is up is still "tentative". An address added to a running link
+// (wg-quick's, or one a rollback put back) is tentative until the kernel's
+// DAD work has run, which is at once on an idle machine and can take a
+// second on a busy one; a snapshot taken in between differs from one taken
+// after by that flag alone. Addresses on a link that is down stay tentative
+// and are left alone (the "up" filter).
+func eqWaitDAD(t *testing.T, ns *nettest.NetNS) {
+	t.Helper()
+	deadline := time.Now().Add(eqDADTimeout)
+	for strings.TrimSpace(ns.Run(t, "ip", "-6", "-o", "address", "show", "tentative", "up")) != "" && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // showconf sorts the peers of `wg showconf` output: the order of peers
