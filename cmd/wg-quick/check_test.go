@@ -68,11 +68,33 @@ func TestCheckCorpus(t *testing.T) {
 // about, as wg-quick warns, and makes the exit status 2 at least.
 func TestCheckWorldReadable(t *testing.T) {
 	dir := t.TempDir()
-	os.Chmod(dir, 0o755)
-	data, _ := os.ReadFile("../../testdata/check/clean.conf")
+	data, err := os.ReadFile("../../testdata/check/clean.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
 	p := filepath.Join(dir, "wgchk.conf")
-	os.WriteFile(p, data, 0o644)
-	os.Chmod(p, 0o644)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Explicitly, whatever the umask made of them.
+	for _, f := range []struct {
+		path string
+		mode os.FileMode
+	}{{dir, 0o755}, {p, 0o644}} {
+		if err := os.Chmod(f.path, f.mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The same file, private, is clean: the warning is about the mode.
+	if err := os.Chmod(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := ourQuick("check", p); r.Code != 0 || strings.Contains(r.Stdout, "world accessible") {
+		t.Fatalf("mode 0600: got %+v, want a clean check", r)
+	}
+	if err := os.Chmod(p, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	r := ourQuick("check", p)
 	if r.Code != 2 || !strings.Contains(r.Stdout, "world accessible") {
 		t.Fatalf("got %+v", r)

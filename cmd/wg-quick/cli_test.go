@@ -30,7 +30,7 @@ func ourQuick(args ...string) cliResult {
 func refQuick(t *testing.T, args ...string) cliResult {
 	t.Helper()
 	nettest.RequireRoot(t) // the reference re-runs itself with sudo otherwise
-	o, e, code := nettest.RunProgram(t, "wg-quick", "", args...)
+	o, e, code := nettest.RunReference(t, "wg-quick", "", args...)
 	return cliResult{o, e, code}
 }
 

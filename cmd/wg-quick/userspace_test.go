@@ -50,7 +50,7 @@ const (
 
 	// usRefWG is the installed reference wg(8), named by path so that a
 	// build of ours in PATH is never mistaken for it.
-	usRefWG = "/usr/bin/wg"
+	usRefWG = nettest.ReferenceDir + "/wg"
 
 	// usIperfSeconds is how long the iperf3 client sends.
 	usIperfSeconds = "2"
@@ -80,8 +80,7 @@ type usPair struct {
 // final at once and snapshots of the namespaces are stable.
 func usNewPair(t *testing.T, fullTunnel bool) *usPair {
 	t.Helper()
-	_, err := os.Stat(usRefWG)
-	nettest.Require(t, err == nil, fmt.Sprintf("reference wg %s: %v", usRefWG, err))
+	nettest.Reference(t, "wg")
 
 	s := newScenario(t)
 	p := &usPair{a: s.newNode("a"), b: s.newNode("b"), ka: s.genKeyPair(), kb: s.genKeyPair()}

@@ -25,7 +25,7 @@ type twins struct {
 func newTwins(t *testing.T) *twins {
 	t.Helper()
 	nettest.RequireRoot(t)
-	nettest.RequireBinary(t, "wg")
+	nettest.Reference(t, "wg")
 	tw := &twins{
 		ref:  nettest.UniqueIfName(t, "wgr"),
 		ours: nettest.UniqueIfName(t, "wgo"),

@@ -27,10 +27,10 @@ func ourWG(stdin string, args ...string) result {
 	return result{o.String(), e.String(), code}
 }
 
-// refWG runs the installed reference, invoked as "wg".
+// refWG runs the installed reference (nettest.Reference), invoked as "wg".
 func refWG(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
-	o, e, code := nettest.RunProgram(t, "wg", stdin, args...)
+	o, e, code := nettest.RunReference(t, "wg", stdin, args...)
 	return result{o, e, code}
 }
 
@@ -116,7 +116,7 @@ func TestGenkey(t *testing.T) {
 				}
 				var r result
 				if who == "ref" {
-					cmd := &exec.Cmd{Path: nettest.RequireBinary(t, "wg"), Args: []string{"wg", sub}, Stdout: f}
+					cmd := &exec.Cmd{Path: nettest.Reference(t, "wg"), Args: []string{"wg", sub}, Stdout: f}
 					var e bytes.Buffer
 					cmd.Stderr = &e
 					if err := cmd.Run(); err != nil {

@@ -9,10 +9,6 @@ import (
 	"github.com/wgtools/wgtools/internal/nettest"
 )
 
-// refWGPath is the reference wg, named by path so that a build of ours
-// earlier in PATH is never taken for it.
-const refWGPath = "/usr/bin/wg"
-
 // runWGTimeout bounds one wg run on a kernel device: in the VM (emulated,
 // 10–30× slower than natively) setconf or syncconf of 10,000 peers takes
 // tens of seconds.
@@ -20,7 +16,8 @@ const runWGTimeout = 5 * time.Minute
 
 // wgAt runs the reference wg and ours where a device is reachable. A
 // wireguard-go device is reachable from anywhere through its socket, so
-// there the reference runs from PATH and ours in-process (refWG, ourWG).
+// there the reference runs by its pinned path and ours in-process (refWG,
+// ourWG).
 // A kernel device (nettest.KernelDevices, the VM stage) is reachable only
 // over netlink from inside its namespace, so there both run as processes in
 // ns, invoked as "wg" so that usage and error texts match.
@@ -33,7 +30,7 @@ func (w wgAt) ref(t *testing.T, stdin string, args ...string) result {
 	if !nettest.KernelDevices() {
 		return refWG(t, stdin, args...)
 	}
-	return runWGIn(t, w.ns, filepath.Dir(refWGPath), stdin, args...)
+	return runWGIn(t, w.ns, filepath.Dir(nettest.Reference(t, "wg")), stdin, args...)
 }
 
 func (w wgAt) ours(t *testing.T, stdin string, args ...string) result {

@@ -29,8 +29,8 @@ type refDevice struct {
 func newRefDevice(t *testing.T) *refDevice {
 	t.Helper()
 	nettest.RequireRoot(t)
-	nettest.RequireBinary(t, "wg")
-	nettest.RequireBinary(t, "wg-quick")
+	nettest.Reference(t, "wg")
+	nettest.Reference(t, "wg-quick")
 	ns := nettest.NewNetNS(t)
 	name := nettest.UniqueIfName(t, "wgc")
 	nettest.StartWireGuardGo(t, ns, name)
@@ -41,7 +41,8 @@ func newRefDevice(t *testing.T) *refDevice {
 // transient failure would only make the test slow.
 func (d *refDevice) run(t *testing.T, name string, args ...string) (stdout, stderr string, ok bool) {
 	t.Helper()
-	cmd := exec.Command(name, args...)
+	cmd := exec.Command(nettest.Reference(t, name), args...)
+	cmd.Args[0] = name
 	cmd.Env = append(os.Environ(), "WG_ENDPOINT_RESOLUTION_RETRIES=0")
 	var o, e strings.Builder
 	cmd.Stdout, cmd.Stderr = &o, &e

@@ -25,9 +25,6 @@ import (
 // implementation, wireguard-tools' wg (Debian 1.0.20210914), run as a
 // subprocess.
 
-// referenceWG is where the reference wg is installed.
-const referenceWG = "/usr/bin/wg"
-
 // referenceParallelism bounds concurrent reference processes; the test
 // machines are small and shared.
 const referenceParallelism = 2
@@ -36,9 +33,7 @@ const referenceParallelism = 2
 // test skips, or fails in CI (nettest.Require).
 func requireReference(t *testing.T) string {
 	t.Helper()
-	_, err := os.Stat(referenceWG)
-	nettest.Require(t, err == nil, fmt.Sprintf("reference %s not installed (%v); install wireguard-tools to run the differential tests", referenceWG, err))
-	return referenceWG
+	return nettest.Reference(t, "wg")
 }
 
 // wgResult is what one reference run produced.

@@ -110,29 +110,6 @@ func socketPath(ifname string) string {
 	return filepath.Join(socketDir, ifname+".sock")
 }
 
-// RunWG runs the wg(8) program found in PATH (on the workplace machines the
-// reference /usr/bin/wg); see RunProgram.
-func RunWG(t testing.TB, stdin string, args ...string) (stdout, stderr string, exitCode int) {
-	t.Helper()
-	return RunProgram(t, "wg", stdin, args...)
-}
-
-// RunProgram runs the program name found in PATH with args, the given
-// standard input and the test's environment, invoked as plain name (argv[0]
-// is what wg and wg-quick print in their usage and error texts). It returns
-// the output and the exit code; a non-zero exit is not a failure. The test
-// fails if the program cannot be started, is killed by a signal, or runs
-// longer than 30 seconds.
-func RunProgram(t testing.TB, name, stdin string, args ...string) (stdout, stderr string, exitCode int) {
-	t.Helper()
-	path := RequireBinary(t, name)
-	return runAs(t, commandTimeout, func(ctx context.Context) *exec.Cmd {
-		cmd := exec.CommandContext(ctx, path, args...)
-		cmd.Args[0] = name
-		return cmd
-	}, stdin)
-}
-
 // runAs runs the command newCmd builds with a context that ends after
 // timeout, the given standard input and the test's environment, and
 // returns its output and exit code; a non-zero exit is not a failure. The

@@ -561,6 +561,15 @@ func TestUpRollback(t *testing.T) {
 			if err == nil {
 				t.Fatalf("up succeeded despite the failure\n%s", stderr.String())
 			}
+			// The error names the cause.
+			cause := map[string]string{"hook:pre": "pre: exit status 1", "hook:post": "post: exit status 1", "resolvconf": "resolvconf: exit status 1"}[step]
+			if cause == "" {
+				name, _, _ := strings.Cut(step, "#")
+				cause = "injected failure in " + name
+			}
+			if !strings.Contains(err.Error(), cause) {
+				t.Errorf("error %q does not name the cause %q", err, cause)
+			}
 			if diff := cmp.Diff(before, f.String()); diff != "" {
 				t.Errorf("state after rollback (-before +after):\n%s\ntranscript:\n%s", diff, stderr.String())
 			}

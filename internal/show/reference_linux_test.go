@@ -35,7 +35,7 @@ import (
 // host's /var/run/wireguard, whatever happens to the test binary.
 
 const (
-	referenceWG = "/usr/bin/wg"
+	referenceWG = nettest.ReferenceDir + "/wg"
 	// referenceTimeout bounds one run of the reference wg.
 	referenceTimeout = 30 * time.Second
 	// uapiTimeout bounds one connection to a fake device.
@@ -52,10 +52,9 @@ const isolatedWG = `mount --bind "$0" /var/run && exec ` + referenceWG + ` "$@"`
 func requireReference(t *testing.T) {
 	t.Helper()
 	nettest.RequireRoot(t)
-	_, err := os.Stat(referenceWG)
-	nettest.Require(t, err == nil, "reference wg(8) not available: "+errString(err))
+	nettest.Reference(t, "wg")
 	dir := t.TempDir()
-	err = os.Mkdir(filepath.Join(dir, "wireguard"), 0o755)
+	err := os.Mkdir(filepath.Join(dir, "wireguard"), 0o755)
 	if err == nil {
 		err = exec.Command("unshare", "--mount", "--propagation", "private", "--",
 			"sh", "-c", `mount --bind "$0" /var/run && test -d /var/run/wireguard`, dir).Run()

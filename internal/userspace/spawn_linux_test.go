@@ -206,19 +206,38 @@ func TestSpawnFailures(t *testing.T) {
 	}
 }
 
+// TestReadyFromEnvWithoutSpawn: without a usable readiness descriptor in
+// the environment (unset, not a number, or one of stdin, stdout and
+// stderr), ready and fail do nothing: they leave stdout and stderr alone
+// (ready of a spawned daemon points them at /dev/null) and the variable as
+// it was (a spawned daemon's is removed).
 func TestReadyFromEnvWithoutSpawn(t *testing.T) {
-	t.Setenv(ReadyFDEnv, "")
-	os.Unsetenv(ReadyFDEnv)
-	ready, fail := ReadyFromEnv()
-	ready()
-	fail(errors.New("ignored"))
-
-	// Not a descriptor number, or one of stdin, stdout and stderr.
-	for _, v := range []string{"x", "-1", "2"} {
+	stdio := func() [2][2]uint64 {
+		var ids [2][2]uint64
+		for i, fd := range []int{1, 2} {
+			var st unix.Stat_t
+			if err := unix.Fstat(fd, &st); err != nil {
+				t.Fatal(err)
+			}
+			ids[i] = [2]uint64{st.Dev, st.Ino}
+		}
+		return ids
+	}
+	before := stdio()
+	for _, v := range []string{"unset", "x", "-1", "2"} {
 		t.Setenv(ReadyFDEnv, v)
+		if v == "unset" {
+			os.Unsetenv(ReadyFDEnv)
+		}
 		ready, fail := ReadyFromEnv()
 		ready()
 		fail(errors.New("ignored"))
+		if stdio() != before {
+			t.Fatalf("%s=%s: ready or fail redirected stdout or stderr", ReadyFDEnv, v)
+		}
+		if got, ok := os.LookupEnv(ReadyFDEnv); v != "unset" && (!ok || got != v) {
+			t.Errorf("%s=%s: the variable became %q (set: %v)", ReadyFDEnv, v, got, ok)
+		}
 	}
 }
 

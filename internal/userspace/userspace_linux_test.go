@@ -33,7 +33,7 @@ func requireDaemonPrereqs(t *testing.T) {
 	nettest.RequireRoot(t)
 	nettest.RequireTUN(t)
 	nettest.RequireBinary(t, "ip")
-	nettest.RequireBinary(t, "wg")
+	nettest.Reference(t, "wg")
 }
 
 // spawnDaemon spawns this test binary as the daemon of interface name in
