@@ -100,3 +100,41 @@ func TestCheckWorldReadable(t *testing.T) {
 		t.Fatalf("got %+v", r)
 	}
 }
+
+// TestNoSecretsInMessages: key material in a bad configuration (a nearly
+// valid private key, a private key in the wrong section, a misspelt key
+// name) never appears in what check, check --json or up print, in whole
+// or as its first 20 characters; nor do terminal escape sequences.
+func TestNoSecretsInMessages(t *testing.T) {
+	const key = "eGvwC0w/iSf++8d3zGyAxieGhkOVC6HS9CM+5ht1kns="
+	dir := t.TempDir()
+	for _, tc := range []struct{ name, conf string }{
+		{"nearly valid", "[Interface]\nPrivateKey = " + key + "x\n"},
+		{"one short", "[Interface]\nPrivateKey = " + key[:43] + "\n"},
+		{"in a peer", "[Interface]\n[Peer]\nPublicKey = rH88fXnB0eX4gld6mGOlPI0uEQWNrr4nkzuqOl9fklY=\nPrivateKey = " + key + "\n"},
+		{"misspelt", "[Interface]\nPrivatKey = " + key + "\n"},
+		{"preshared", "[Interface]\n[Peer]\nPublicKey = rH88fXnB0eX4gld6mGOlPI0uEQWNrr4nkzuqOl9fklY=\nPresharedKey = " + key + "=\n"},
+		{"escape sequence", "[Interface]\nFoo = \x1b]0;pwned\x07\x1b[2J\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(dir, "wgsec.conf")
+			if err := os.WriteFile(p, []byte(tc.conf), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			// (strip prints the file for wg setconf, keys and all, by design.)
+			for _, args := range [][]string{{"check", p}, {"check", "--json", p}, {"up", p}} {
+				r := ourQuick(args...)
+				out := r.Stdout + r.Stderr
+				if r.Code == 0 {
+					t.Errorf("wg-quick %v accepted the file", args)
+				}
+				if strings.Contains(out, key[:20]) || strings.Contains(out, key[24:]) {
+					t.Errorf("wg-quick %v prints key material:\n%s", args, out)
+				}
+				if strings.ContainsRune(out, 0x1b) || strings.ContainsRune(out, 0x07) {
+					t.Errorf("wg-quick %v prints control characters: %q", args, out)
+				}
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wgtools/wgtools/internal/config"
 	"github.com/wgtools/wgtools/internal/userspace"
 )
 
@@ -28,7 +29,7 @@ func newUserspaceCommand(e *env) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			if !ifaceName.MatchString(name) {
-				return fmt.Errorf("`%s' is not a valid interface name", name)
+				return fmt.Errorf("%s is not a valid interface name", config.Quote(name))
 			}
 			if !foreground {
 				exe, err := os.Executable()

@@ -131,7 +131,7 @@ func (e *env) save(ctx context.Context, file, iface string) error {
 			return err
 		}
 		if !slices.Contains(names, iface) {
-			return fmt.Errorf("`%s' is not a WireGuard interface", iface)
+			return fmt.Errorf("%s is not a WireGuard interface", config.Quote(iface))
 		}
 		return e.saveWith(ctx, q, file, iface, cfg)
 	})

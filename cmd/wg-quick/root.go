@@ -147,7 +147,7 @@ func (e *env) locate(arg string) (file, iface string, err error) {
 	fst, err1 := os.Stat(file)
 	dst, err2 := os.Stat(filepath.Dir(file))
 	if err1 == nil && err2 == nil && fst.Mode().Perm()&dst.Mode().Perm()&0o007 != 0 {
-		fmt.Fprintf(e.stderr, "Warning: `%s' is world accessible\n", file)
+		fmt.Fprintf(e.stderr, "Warning: %s is world accessible\n", config.QuotePath(file))
 	}
 	return file, iface, nil
 }
@@ -159,7 +159,7 @@ func (e *env) locateQuiet(arg string) (file, iface string, err error) {
 		file = filepath.Join(e.configDir, arg+".conf")
 	}
 	if _, err := os.Stat(file); err != nil {
-		return "", "", fmt.Errorf("`%s' does not exist", file)
+		return "", "", fmt.Errorf("%s does not exist", config.QuotePath(file))
 	}
 	m := confFileName.FindStringSubmatch(file)
 	if m == nil {

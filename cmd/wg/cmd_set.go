@@ -88,7 +88,7 @@ func parseSet(ctx context.Context, e *env, args []string) (*config.Config, error
 		case word == "peer" && hasValue:
 			k, err := keys.Parse(value)
 			if err != nil {
-				return nil, fmt.Errorf("Key is not the correct length or format: `%s'", value)
+				return nil, fmt.Errorf("Key is not the correct length or format: %s", config.Quote(value))
 			}
 			c.Peers = append(c.Peers, config.Peer{PublicKey: k})
 			peer = &c.Peers[len(c.Peers)-1]

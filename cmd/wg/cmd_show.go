@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
+	"github.com/wgtools/wgtools/internal/config"
 	"github.com/wgtools/wgtools/internal/device"
 	"github.com/wgtools/wgtools/internal/show"
 )
@@ -126,7 +127,7 @@ func runShow(e *env, args []string) error {
 func (e *env) field(d *wgtypes.Device, field string, withName bool) error {
 	err := show.Field(e.stdout, d, field, withName)
 	if errors.Is(err, show.ErrInvalidField) {
-		fmt.Fprintf(e.stderr, "Invalid parameter: `%s'\n", field)
+		fmt.Fprintf(e.stderr, "Invalid parameter: %s\n", config.Quote(field))
 		fmt.Fprintf(e.stderr, showUsage, e.prog, "show")
 		return errFailed
 	}

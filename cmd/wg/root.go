@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wgtools/wgtools/internal/config"
 	"github.com/wgtools/wgtools/internal/device"
 )
 
@@ -81,7 +82,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root := newRootCommand(e)
 	sub, _, err := root.Find(rest)
 	if err != nil || sub == root || sub.Name() != rest[0] {
-		fmt.Fprintf(stderr, "Invalid subcommand: `%s'\n", rest[0])
+		fmt.Fprintf(stderr, "Invalid subcommand: %s\n", config.Quote(rest[0]))
 		writeUsage(stderr, e.prog)
 		return 1
 	}

@@ -27,10 +27,10 @@ func TestParseWGErrors(t *testing.T) {
 		unrecog  bool
 	}{
 		{"unknown key", "[Interface]\nFoo = bar\n", 2, "Line unrecognized: `Foo=bar'", true},
-		{"key before section", "PrivateKey = " + priv1 + "\n", 1, "Line unrecognized: `PrivateKey=" + priv1 + "'", true},
+		{"key before section", "PrivateKey = " + priv1 + "\n", 1, "Line unrecognized: `PrivateKey=(hidden)'", true},
 		{"empty value", "[Peer]\nPublicKey=" + pub1 + "\nAllowedIPs =\n", 3, "Line unrecognized: `AllowedIPs='", true},
 		{"no equals", "[Interface]\nPrivateKey\n", 2, "Line unrecognized: `PrivateKey'", true},
-		{"public key in interface", "[Interface]\nPublicKey = " + pub1 + "\n", 2, "Line unrecognized: `PublicKey=" + pub1 + "'", true},
+		{"public key in interface", "[Interface]\nPublicKey = " + pub1 + "\n", 2, "Line unrecognized: `PublicKey=(hidden)'", true},
 		{"interface key in peer", "[Peer]\nPublicKey = " + pub1 + "\nListenPort = 1\n", 3, "Line unrecognized: `ListenPort=1'", true},
 		{"unknown section", "[Interfaces]\n", 1, "Line unrecognized: `[Interfaces]'", true},
 		{"wg-quick key for wg", "[Interface]\nAddress = 10.0.0.1/24\n", 2, "Line unrecognized: `Address=10.0.0.1/24'", true},

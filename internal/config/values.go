@@ -15,7 +15,17 @@ import (
 // greps wg's stderr keeps working. Messages quote the value in wg's
 // back-tick-apostrophe style.
 
-func quote(s string) string { return "`" + s + "'" }
+// Quote repeats a piece of input (a value, a line, an argument) in wg's
+// `value' style, made safe to print (Redact). Every message that repeats
+// input goes through it.
+func Quote(s string) string { return "`" + Redact(s) + "'" }
+
+func quote(s string) string { return Quote(s) }
+
+// QuotePath is Quote for a file path, which names a file and hides no
+// key: non-graphic characters are escaped and the length is capped, and
+// nothing is hidden.
+func QuotePath(s string) string { return "`" + escapeCapped(s) + "'" }
 
 // ParsePort parses a ListenPort value. wg hands the value to getaddrinfo as a
 // UDP service, so glibc's rules apply: a number is read like strtoul and
