@@ -1,6 +1,7 @@
 package quick
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Undo is one recorded change that must be reverted on rollback or down.
@@ -245,8 +247,8 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode, durable bool) e
 // lockExisting takes iface's lock and checks that iface is a WireGuard
 // interface, with wg-quick's message when it is not: the start of every
 // verb that works on a running interface (reload, reresolve).
-func (e *Env) lockExisting(iface string) (unlock func(), err error) {
-	unlock, err = lock(e.StateDir, iface)
+func (e *Env) lockExisting(ctx context.Context, iface string) (unlock func(), err error) {
+	unlock, err = lock(ctx, e.StateDir, iface)
 	if err != nil {
 		return nil, err
 	}
@@ -261,15 +263,21 @@ func (e *Env) lockExisting(iface string) (unlock func(), err error) {
 	return unlock, nil
 }
 
+// lockPoll is how often a wait for the interface's lock tries again.
+const lockPoll = 20 * time.Millisecond
+
 // lock takes the interface's lock file, waiting for another wg-quick
-// working on the same interface to finish.
+// working on the same interface to finish, or until ctx ends (SIGINT or
+// SIGTERM: `systemctl stop` of a unit whose `down` waits): then it returns
+// an error and nothing has changed. The wait polls a non-blocking flock(2),
+// since a blocking one cannot be interrupted.
 //
 // The lock file is removed again on unlock (and a namespace's directory
 // with its last file), so that namespaces that come and go leave nothing
 // behind. That is safe because a locker checks, once it holds the lock,
 // that the file it locked is still the one at the path: one that waited on
 // a file its holder then removed starts over on the new file.
-func lock(dir, iface string) (unlock func(), err error) {
+func lock(ctx context.Context, dir, iface string) (unlock func(), err error) {
 	path := filepath.Join(dir, iface+".lock")
 	// Each retry means another locker got through, so this ends; the
 	// bound only turns a bug into an error instead of a spin.
@@ -285,8 +293,11 @@ func lock(dir, iface string) (unlock func(), err error) {
 		} else if err != nil {
 			return nil, fmt.Errorf("opening lock: %w", err)
 		}
-		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		if err := flockWait(ctx, f); err != nil {
 			f.Close()
+			if ctx.Err() != nil {
+				return nil, &Error{fmt.Sprintf("Stopped waiting for another wg-quick working on `%s' (%s): %v; nothing was changed", iface, path, context.Cause(ctx))}
+			}
 			return nil, fmt.Errorf("locking %s: %w", path, err)
 		}
 		held, err1 := f.Stat()
@@ -304,4 +315,23 @@ func lock(dir, iface string) (unlock func(), err error) {
 		}, nil
 	}
 	return nil, fmt.Errorf("locking %s: the lock file keeps being replaced", path)
+}
+
+// flockWait takes an exclusive flock(2) on f, trying every lockPoll until
+// it gets it or ctx ends.
+func flockWait(ctx context.Context, f *os.File) error {
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-time.After(lockPoll):
+		}
+	}
 }

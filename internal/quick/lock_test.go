@@ -1,12 +1,15 @@
 package quick
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestLockExclusiveAndRemoved: lockers of one interface never overlap,
@@ -22,7 +25,7 @@ func TestLockExclusiveAndRemoved(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range 100 {
-				unlock, err := lock(dir, "wg0")
+				unlock, err := lock(context.Background(), dir, "wg0")
 				if err != nil {
 					errs <- err
 					return
@@ -56,7 +59,7 @@ func TestLockExclusiveAndRemoved(t *testing.T) {
 func TestLockKeepsSharedDirectory(t *testing.T) {
 	for _, base := range []string{"netns-8", "wgtools"} {
 		dir := filepath.Join(t.TempDir(), base)
-		unlock, err := lock(dir, "wg0")
+		unlock, err := lock(context.Background(), dir, "wg0")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -72,5 +75,43 @@ func TestLockKeepsSharedDirectory(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, "wg0.lock")); !os.IsNotExist(err) {
 			t.Errorf("%s: lock file left: %v", base, err)
 		}
+	}
+}
+
+// TestLockInterruptible: a wait for a held lock ends when its context
+// does (SIGINT or SIGTERM in wg-quick), with an error that says nothing was
+// changed, and leaves the holder's lock alone.
+func TestLockInterruptible(t *testing.T) {
+	dir := t.TempDir()
+	unlock, err := lock(context.Background(), dir, "wg0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		u, err := lock(ctx, dir, "wg0")
+		if err == nil {
+			u()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("lock returned %v while another held it", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "nothing was changed") {
+			t.Fatalf("interrupted wait: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the wait did not end with its context (hang guard, 30 s)")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "wg0.lock")); err != nil {
+		t.Errorf("the holder's lock file: %v", err)
 	}
 }

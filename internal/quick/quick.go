@@ -139,7 +139,7 @@ func family(p netip.Prefix) string {
 // it reverts every change it made and returns the cause.
 func (e *Env) Up(ctx context.Context, iface string, cfg *config.Config) (err error) {
 	start := time.Now()
-	unlock, err := lock(e.StateDir, iface)
+	unlock, err := lock(ctx, e.StateDir, iface)
 	if err != nil {
 		return err
 	}
@@ -634,7 +634,7 @@ func notExist(err error) bool {
 // the recorded changes undone (rules, link, DNS, firewall), then PostDown.
 func (e *Env) Down(ctx context.Context, iface string, cfg *config.Config, save func() error) error {
 	start := time.Now()
-	unlock, err := lock(e.StateDir, iface)
+	unlock, err := lock(ctx, e.StateDir, iface)
 	if err != nil {
 		return err
 	}

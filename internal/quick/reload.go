@@ -55,7 +55,7 @@ type ReloadOptions struct {
 // A change the UAPI cannot express is made by removing the peer and adding
 // it again, which resets its session: an Endpoint deleted from the file.
 func (e *Env) Reload(ctx context.Context, iface string, cfg *config.Config, opts ReloadOptions) error {
-	unlock, err := e.lockExisting(iface)
+	unlock, err := e.lockExisting(ctx, iface)
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,7 @@ const StaleHandshake = 135 * time.Second
 // holds the interface's lock, but it does not need the journal: any
 // WireGuard interface can be reresolved.
 func (e *Env) Reresolve(ctx context.Context, iface string, cfg *config.Config) error {
-	unlock, err := e.lockExisting(iface)
+	unlock, err := e.lockExisting(ctx, iface)
 	if err != nil {
 		return err
 	}
