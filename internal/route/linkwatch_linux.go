@@ -20,7 +20,8 @@ type LinkState struct {
 // WatchLink reports the state of the link name in the network namespace
 // open as nsFD (which stays the caller's): first its state now, then each
 // change, until the link leaves the namespace (a last state with Gone set)
-// or done is closed; then the channel closes. It subscribes before it
+// or done is closed; then the channel closes. If the subscription fails on
+// the way, the channel closes without a Gone state. It subscribes before it
 // reads the state, so no change is missed in between. The userspace device
 // uses it to follow its link into the namespace it was moved to.
 func WatchLink(nsFD int, name string, done <-chan struct{}) (<-chan LinkState, error) {
@@ -68,8 +69,8 @@ func WatchLink(nsFD int, name string, done <-chan struct{}) (<-chan LinkState, e
 				return
 			case u, ok := <-updates:
 				if !ok {
-					// The subscription failed: the caller looks again.
-					send(LinkState{Gone: true})
+					// The subscription failed: the channel closes
+					// without a Gone state.
 					return
 				}
 				if u.Index != index {

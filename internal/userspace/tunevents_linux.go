@@ -125,6 +125,7 @@ func (t *linkTUN) send(ev tun.Event) bool {
 // closes, starting from where's first answer.
 func (t *linkTUN) watch(ns int, name string, err error) {
 	var state linkState
+	fails := 0
 	for {
 		switch {
 		case closedTUN(err):
@@ -138,14 +139,27 @@ func (t *linkTUN) watch(ns int, name string, err error) {
 			}
 			return
 		}
-		more := t.follow(ns, name, &state)
+		more, ferr := t.follow(ns, name, &state)
 		unix.Close(ns)
 		if !more {
 			return
 		}
+		// A link in flight is found again within a few tries; one that
+		// cannot be watched at all (no netlink in its namespace) must not
+		// keep the watcher retrying for the device's life.
+		if fails++; ferr == nil {
+			fails = 0
+		} else if fails >= maxFollowFailures {
+			err = ferr
+			continue
+		}
 		ns, name, err = t.where()
 	}
 }
+
+// maxFollowFailures is how many times in a row (20 ms apart) the watcher
+// tries to watch the link before it falls back.
+const maxFollowFailures = 50
 
 // closedTUN says whether err, from where, means the TUN is closed or its
 // link deleted: the device is closing.
@@ -191,27 +205,30 @@ func (t *linkTUN) where() (int, string, error) {
 
 // follow reports the state of the link name in the namespace nsfd until
 // it leaves that namespace (true: look for it again) or the device closes
-// (false).
-func (t *linkTUN) follow(nsfd int, name string, state *linkState) bool {
+// (false). The error says the link could not be watched there: it moved
+// on, or was renamed, since where looked, or the namespace refuses.
+func (t *linkTUN) follow(nsfd int, name string, state *linkState) (bool, error) {
 	done := make(chan struct{})
 	defer close(done)
 	states, err := route.WatchLink(nsfd, name, done)
 	if err != nil {
-		// The link moved on, or was renamed, since where looked.
-		return t.pause()
+		return t.pause(), err
 	}
 	for {
 		select {
 		case <-t.stop:
-			return false
+			return false, nil
 		case s, ok := <-states:
-			if !ok || s.Gone {
+			if !ok {
+				return t.pause(), errors.New("watching the link: the rtnetlink subscription failed")
+			}
+			if s.Gone {
 				// Moved to another namespace, or deleted (then the
 				// device is closing and where says so).
-				return true
+				return true, nil
 			}
 			if !t.observe(state, s.Running, s.MTU) {
-				return false
+				return false, nil
 			}
 		}
 	}
