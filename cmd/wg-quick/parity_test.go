@@ -52,8 +52,8 @@ var parityScenarios = []struct {
 }
 
 func TestParity(t *testing.T) {
-	if testing.Short() {
-		t.Skip("the parity suite takes a minute; not in -short")
+	if testing.Short() && !nettest.InCI() {
+		t.Skip("the parity suite takes a minute; not in -short (in CI it always runs)")
 	}
 	s0 := newScenario(t)
 	nettest.RequireBinary(t, "iperf3")
