@@ -358,3 +358,46 @@ func faultKeys(t *testing.T, n int) []wgtypes.Key {
 	}
 	return ks
 }
+
+// TestReloadKeepsFirewallBackend: an interface brought up on the iptables
+// fallback keeps that backend through a reload run without
+// WG_QUICK_FIREWALL (nftables would be picked): the reload changes the
+// rules of one family and adds the other's, and the final down, which
+// removes with the recorded backend, must leave no rule of either. A
+// reload that used nftables left tables that down never removed.
+func TestReloadKeepsFirewallBackend(t *testing.T) {
+	eqRequireTools(t)
+	k := faultKeys(t, 2)
+	confA := fmt.Sprintf(`[Interface]
+PrivateKey = %s
+Address = 10.71.0.2/24
+
+[Peer]
+PublicKey = %s
+Endpoint = 192.0.2.1:51820
+AllowedIPs = 0.0.0.0/0
+`, k[0], k[1].PublicKey())
+	confB := strings.Replace(confA, "Address = 10.71.0.2/24", "Address = 10.71.0.3/24, fd71::3/64", 1)
+	confB = strings.Replace(confB, "AllowedIPs = 0.0.0.0/0", "AllowedIPs = 0.0.0.0/0, ::/0", 1)
+
+	ns := nettest.NewNetNS(t)
+	peer := nettest.NewNetNS(t)
+	eqUnderlay(t, ns, peer, "under1")
+	s := eqNewSide(t, "ours", nettest.OurBinary(t, "wg-quick"), nil, ns, nettest.UniqueIfName(t, "wgb"))
+	s.dropEmptyTables = true
+	before := eqSnapshot(t, s)
+	s.writeConfig(t, confA)
+	if stderr, code := runWithEnv(t, s, "up", "WG_QUICK_FIREWALL=iptables"); code != 0 {
+		t.Fatalf("up on iptables: exit %d\n%s", code, stderr)
+	}
+	s.writeConfig(t, confB)
+	out := s.mustRun(t, "reload")
+	if strings.Contains(out, "nft -f") {
+		t.Errorf("reload of an interface on iptables used nftables:\n%s", out)
+	}
+	if rules := s.ns.Run(t, "nft", "list", "ruleset"); strings.Contains(rules, "wg-quick-"+s.ifname) {
+		t.Errorf("reload installed nftables tables for %s:\n%s", s.ifname, rules)
+	}
+	s.mustRun(t, "down")
+	upAndDownCheckAfter(t, s, before, "up on iptables, reload, down")
+}

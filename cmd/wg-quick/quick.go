@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/wgtools/wgtools/internal/config"
@@ -108,6 +107,7 @@ func (e *env) withQuick(file, iface string, fn func(q *quick.Env, cfg *config.Co
 		return err
 	}
 	defer done()
+	q.ConfigFile = file
 	return fn(q, cfg, warnings)
 }
 
@@ -120,29 +120,14 @@ func (e *env) up(ctx context.Context, file, iface string) error {
 
 func (e *env) down(ctx context.Context, file, iface string) error {
 	return e.withQuick(file, iface, func(q *quick.Env, cfg *config.Config, _ []string) error {
-		return q.Down(ctx, iface, cfg, func() error { return e.saveWith(ctx, q, file, iface, cfg) })
+		return q.Down(ctx, iface, cfg, file)
 	})
 }
 
 func (e *env) save(ctx context.Context, file, iface string) error {
 	return e.withQuick(file, iface, func(q *quick.Env, cfg *config.Config, _ []string) error {
-		names, err := q.Device.Names()
-		if err != nil {
-			return err
-		}
-		if !slices.Contains(names, iface) {
-			return fmt.Errorf("%s is not a WireGuard interface", config.Quote(iface))
-		}
-		return e.saveWith(ctx, q, file, iface, cfg)
+		return q.Save(ctx, iface, cfg, file)
 	})
-}
-
-func (e *env) saveWith(ctx context.Context, q *quick.Env, file, iface string, cfg *config.Config) error {
-	text, err := q.SaveText(ctx, iface, cfg)
-	if err != nil {
-		return err
-	}
-	return quick.WriteConfig(file, text)
 }
 
 // starter starts userspace devices: an external implementation named by

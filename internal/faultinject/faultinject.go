@@ -34,7 +34,8 @@ import (
 )
 
 // EnvVar selects the fault: "N" makes the Nth call fail, "signal:N"
-// sends SIGINT to the process just before the Nth call (which then runs).
+// sends SIGINT to the process just before the Nth call (which then runs),
+// "kill:N" sends it SIGKILL there: the process dies with the call not made.
 const EnvVar = "WGTOOLS_FAULT_AT"
 
 // Injector counts calls and fires at one of them.
@@ -43,6 +44,7 @@ type Injector struct {
 	n      int
 	at     int
 	signal bool
+	kill   bool
 	fired  bool
 	// Log, if set, is told about the fault when it fires.
 	Log func(string)
@@ -54,10 +56,13 @@ func Parse(spec string) (*Injector, error) {
 	if rest, ok := strings.CutPrefix(spec, "signal:"); ok {
 		inj.signal = true
 		spec = rest
+	} else if rest, ok := strings.CutPrefix(spec, "kill:"); ok {
+		inj.kill = true
+		spec = rest
 	}
 	at, err := strconv.Atoi(spec)
 	if err != nil || at < 1 {
-		return nil, fmt.Errorf("%s=%q: want N or signal:N with N >= 1", EnvVar, spec)
+		return nil, fmt.Errorf("%s=%q: want N, signal:N or kill:N with N >= 1", EnvVar, spec)
 	}
 	inj.at = at
 	return inj, nil
@@ -80,6 +85,13 @@ func (inj *Injector) step(what string, args ...any) error {
 	desc := what
 	if len(args) > 0 {
 		desc += fmt.Sprint(args...)
+	}
+	if inj.kill {
+		if inj.Log != nil {
+			inj.Log(fmt.Sprintf("[fault] SIGKILL before call %d: %s", n, desc))
+		}
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		select {} // SIGKILL cannot be caught; this goroutine never returns
 	}
 	if inj.signal {
 		if inj.Log != nil {
@@ -118,8 +130,8 @@ func (inj *Injector) Calls() int {
 }
 
 // Wrap puts the injector between q and its Router, Device, Firewall,
-// Userspace, the command runners of its DNS and hooks, and its journal
-// writes.
+// Userspace, the command runners of its DNS and hooks, and the system
+// calls of its file writes (the journal, a saved configuration).
 func (inj *Injector) Wrap(q *quick.Env) {
 	q.Router = &router{inj, q.Router}
 	q.Device = &dev{inj, q.Device}
@@ -131,15 +143,15 @@ func (inj *Injector) Wrap(q *quick.Env) {
 	if q.Hooks != nil {
 		q.Hooks.Exec = &runner{inj, q.Hooks.Exec}
 	}
-	write := q.WriteState
-	if write == nil {
-		write = quick.WriteJournal
-	}
-	q.WriteState = func(path string, data []byte) error {
-		if err := inj.step("WriteState ", path); err != nil {
+	inner := q.FileStep
+	q.FileStep = func(op, path string) error {
+		if err := inj.step("file ", op, " ", path); err != nil {
 			return err
 		}
-		return write(path, data)
+		if inner != nil {
+			return inner(op, path)
+		}
+		return nil
 	}
 }
 
@@ -333,11 +345,11 @@ type fw struct {
 	f   quick.Firewall
 }
 
-func (w *fw) Apply(r firewall.Rules) error {
+func (w *fw) Apply(r firewall.Rules, backend string) error {
 	if err := w.inj.step("Firewall.Apply ", firewall.TableName(r.Interface), " ipv", r.Family); err != nil {
 		return err
 	}
-	return w.f.Apply(r)
+	return w.f.Apply(r, backend)
 }
 
 func (w *fw) Backend() (string, error) {

@@ -180,13 +180,10 @@ func (a *Auto) Backend() (string, error) {
 	return a.backend, nil
 }
 
-// Apply installs r with the chosen backend.
-func (a *Auto) Apply(r Rules) error {
-	b, err := a.Backend()
-	if err != nil {
-		return err
-	}
-	if b == BackendIptables {
+// Apply installs r with backend ("" is nftables, as for Remove); an
+// interface's rules stay with the backend that installed its first ones.
+func (a *Auto) Apply(r Rules, backend string) error {
+	if backend == BackendIptables {
 		return a.Iptables.Apply(r)
 	}
 	return a.NFT.Apply(r)

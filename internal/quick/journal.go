@@ -50,6 +50,11 @@ type Undo struct {
 type Journal struct {
 	Interface string `json:"interface"`
 	Complete  bool   `json:"complete"` // up finished
+	// Reloading says a reload began changing the interface and did not
+	// finish or roll back (it was killed): Applied may not describe the
+	// interface, and the next reload restarts it from its file instead of
+	// comparing against Applied.
+	Reloading bool   `json:"reloading,omitempty"`
 	Undo      []Undo `json:"undo"`
 	// Applied is the configuration in force, the baseline reload compares
 	// a file against. Journals written before reload existed lack it.
@@ -57,6 +62,7 @@ type Journal struct {
 
 	path  string
 	write func(path string, data []byte) error // nil: WriteJournal
+	step  FileStep                             // nil: none
 }
 
 // Applied is the configuration in force on an interface, as the last up or
@@ -137,9 +143,14 @@ func journalPath(dir, iface string) string { return filepath.Join(dir, iface+".j
 func (e *Env) loadJournal(iface string) (*Journal, error) {
 	j, err := loadJournal(e.StateDir, iface)
 	if j != nil {
-		j.write = e.WriteState
+		j.write, j.step = e.WriteState, e.FileStep
 	}
 	return j, err
+}
+
+// newJournal is an empty journal for iface in e's state directory.
+func (e *Env) newJournal(iface string) *Journal {
+	return &Journal{Interface: iface, path: journalPath(e.StateDir, iface), write: e.WriteState, step: e.FileStep}
 }
 
 // loadJournal reads an interface's journal; a missing one is (nil, nil).
@@ -174,7 +185,9 @@ func (j *Journal) save() error {
 	}
 	write := j.write
 	if write == nil {
-		write = WriteJournal
+		write = func(path string, data []byte) error {
+			return writeFileAtomic(path, data, 0o600, false, j.step)
+		}
 	}
 	return write(j.path, append(data, '\n'))
 }
@@ -185,12 +198,15 @@ func (j *Journal) save() error {
 // is covered by the rename alone. (fsyncs made up to a third of a one-peer
 // `up` on disk-backed /run.)
 func WriteJournal(path string, data []byte) error {
-	return writeFileAtomic(path, data, 0o600, false)
+	return writeFileAtomic(path, data, 0o600, false, nil)
 }
 
 func (j *Journal) remove() error {
 	if j.path == "" {
 		return nil
+	}
+	if err := j.step.do("remove", j.path); err != nil {
+		return err
 	}
 	if err := os.Remove(j.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
@@ -198,12 +214,63 @@ func (j *Journal) remove() error {
 	return nil
 }
 
+// FileStep is called before each system call of a file write or removal
+// (op is "create", "write", "sync", "rename", "remove"), with the path it
+// is about; an error stops the write there as that call's failure would.
+// Fault injection counts these calls to fail or kill the process at each;
+// nil calls nothing.
+type FileStep func(op, path string) error
+
+func (f FileStep) do(op, path string) error {
+	if f == nil {
+		return nil
+	}
+	return f(op, path)
+}
+
+// tempPattern is the name of the temporary files writeFileAtomic makes
+// beside path.
+func tempPattern(path string) string { return "." + filepath.Base(path) + ".tmp*" }
+
+// removeStaleTemps removes the temporary files of path's earlier writes
+// that a kill left behind.
+func removeStaleTemps(path string, step FileStep) error {
+	entries, err := os.ReadDir(filepath.Dir(path))
+	if err != nil {
+		return nil // the write itself will say what is wrong
+	}
+	prefix := strings.TrimSuffix(tempPattern(path), "*")
+	for _, ent := range entries {
+		if !strings.HasPrefix(ent.Name(), prefix) || ent.IsDir() {
+			continue
+		}
+		stale := filepath.Join(filepath.Dir(path), ent.Name())
+		if err := step.do("remove", stale); err != nil {
+			return err
+		}
+		if err := os.Remove(stale); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("removing a stale temporary file: %w", err)
+		}
+	}
+	return nil
+}
+
 // writeFileAtomic writes a file so that a crash leaves either the old or
 // the new content: a temporary file in the same directory, fsync (when
 // durable), rename, then fsync of the directory (when durable).
-func writeFileAtomic(path string, data []byte, mode os.FileMode, durable bool) error {
+//
+// Temporary files a killed writer left beside path (named as this one
+// makes them; they may hold a private key) are removed first. Every writer
+// of path holds the lock of path's interface, so none of them is live.
+func writeFileAtomic(path string, data []byte, mode os.FileMode, durable bool, step FileStep) error {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err := removeStaleTemps(path, step); err != nil {
+		return err
+	}
+	if err := step.do("create", path); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, tempPattern(path))
 	if err != nil {
 		return err
 	}
@@ -218,17 +285,28 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode, durable bool) e
 		f.Close()
 		return err
 	}
+	if err := step.do("write", tmp); err != nil {
+		f.Close()
+		return err
+	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
 		return err
 	}
 	if durable {
+		if err := step.do("sync", tmp); err != nil {
+			f.Close()
+			return err
+		}
 		if err := f.Sync(); err != nil {
 			f.Close()
 			return err
 		}
 	}
 	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := step.do("rename", path); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp, path); err != nil {
@@ -248,7 +326,7 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode, durable bool) e
 // interface, with wg-quick's message when it is not: the start of every
 // verb that works on a running interface (reload, reresolve).
 func (e *Env) lockExisting(ctx context.Context, iface string) (unlock func(), err error) {
-	unlock, err = lock(ctx, e.StateDir, iface)
+	unlock, err = e.lock(ctx, iface)
 	if err != nil {
 		return nil, err
 	}
@@ -259,6 +337,22 @@ func (e *Env) lockExisting(ctx context.Context, iface string) (unlock func(), er
 	if err != nil {
 		unlock()
 		return nil, err
+	}
+	return unlock, nil
+}
+
+// lock takes iface's lock (see lock) and then removes the temporary files
+// a killed earlier run left beside the interface's journal and its
+// configuration file (a configuration's may hold its private key): every
+// writer of those holds this lock, so none of them is live.
+func (e *Env) lock(ctx context.Context, iface string) (unlock func(), err error) {
+	unlock, err = lock(ctx, e.StateDir, iface)
+	if err != nil {
+		return nil, err
+	}
+	_ = removeStaleTemps(journalPath(e.StateDir, iface), e.FileStep)
+	if e.ConfigFile != "" {
+		_ = removeStaleTemps(e.ConfigFile, e.FileStep)
 	}
 	return unlock, nil
 }

@@ -61,7 +61,10 @@ type Firewall interface {
 	// Backend names what Apply uses (firewall.BackendNFT or
 	// BackendIptables), or says why there is nothing to use.
 	Backend() (string, error)
-	Apply(r firewall.Rules) error
+	// Apply installs r with backend: the one Backend names for new rules,
+	// the recorded one for an interface that has rules (a reload run
+	// without the WG_QUICK_FIREWALL its up had must not mix backends).
+	Apply(r firewall.Rules, backend string) error
 	// Remove deletes iface's rules of both families from backend.
 	Remove(iface, backend string) error
 }
@@ -92,6 +95,13 @@ type Env struct {
 	// injection wraps it, so that a journal that cannot be written is
 	// one more step whose failure up must roll back.
 	WriteState func(path string, data []byte) error
+	// FileStep, if set, is called before each system call of the
+	// journal's and the configuration file's writes (fault injection).
+	FileStep FileStep
+	// ConfigFile is the configuration file the command was given, whose
+	// leftover temporary files (from a save that was killed) are removed
+	// once the interface's lock is held.
+	ConfigFile string
 	Stderr     io.Writer
 	// tableText is the configured Table as written, for `[#]` lines.
 	tableText string
@@ -138,12 +148,17 @@ func family(p netip.Prefix) string {
 // Up brings the interface up from cfg; on any failure (or ctx cancelled)
 // it reverts every change it made and returns the cause.
 func (e *Env) Up(ctx context.Context, iface string, cfg *config.Config) (err error) {
-	start := time.Now()
-	unlock, err := lock(ctx, e.StateDir, iface)
+	unlock, err := e.lock(ctx, iface)
 	if err != nil {
 		return err
 	}
 	defer unlock()
+	return e.up(ctx, iface, cfg, true)
+}
+
+// up is Up with the lock held; hooks says whether PreUp and PostUp run.
+func (e *Env) up(ctx context.Context, iface string, cfg *config.Config, hooks bool) (err error) {
+	start := time.Now()
 
 	// Everything that can be checked without changing the system is
 	// checked first, so a bad file or a missing prerequisite changes
@@ -192,7 +207,8 @@ func (e *Env) Up(ctx context.Context, iface string, cfg *config.Config) (err err
 			return fmt.Errorf("cleaning up the earlier %s: %w", iface, err)
 		}
 	}
-	j := &Journal{Interface: iface, Applied: applied, path: journalPath(e.StateDir, iface), write: e.WriteState}
+	j := e.newJournal(iface)
+	j.Applied = applied
 	defer func() {
 		if err != nil {
 			if rerr := e.undo(j, true); rerr != nil {
@@ -206,7 +222,7 @@ func (e *Env) Up(ctx context.Context, iface string, cfg *config.Config) (err err
 		return err
 	}
 	e.phase("link", &start)
-	if err := e.Hooks.Run(ctx, cfg.Interface.PreUp); err != nil {
+	if err := e.runHooks(ctx, hooks, cfg.Interface.PreUp); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -251,7 +267,7 @@ func (e *Env) Up(ctx context.Context, iface string, cfg *config.Config) (err err
 		return err
 	}
 	e.phase("routes", &start)
-	if err := e.Hooks.Run(ctx, cfg.Interface.PostUp); err != nil {
+	if err := e.runHooks(ctx, hooks, cfg.Interface.PostUp); err != nil {
 		return err
 	}
 	e.phase("postup", &start)
@@ -262,6 +278,14 @@ func (e *Env) Up(ctx context.Context, iface string, cfg *config.Config) (err err
 	err = j.save()
 	e.phase("journal", &start)
 	return err
+}
+
+// runHooks runs hook commands when run is true.
+func (e *Env) runHooks(ctx context.Context, run bool, cmds []string) error {
+	if !run {
+		return nil
+	}
+	return e.Hooks.Run(ctx, cmds)
 }
 
 // tableFor interprets Table: "" or "auto" → -1 (auto), "off" → 0,
@@ -512,7 +536,7 @@ func (e *Env) addDefault(iface string, p netip.Prefix, mark uint32, j *Journal) 
 			r.Addrs = append(r.Addrs, a.Addr())
 		}
 	}
-	backend, err := e.Firewall.Backend()
+	backend, err := e.firewallBackend(j)
 	if err != nil {
 		return 0, err
 	}
@@ -529,10 +553,22 @@ func (e *Env) addDefault(iface string, p netip.Prefix, mark uint32, j *Journal) 
 		return 0, err
 	}
 	e.cmdf("%s", firewall.ApplyCmd(backend, fam))
-	if err := e.Firewall.Apply(r); err != nil {
+	if err := e.Firewall.Apply(r, backend); err != nil {
 		return 0, err
 	}
 	return mark, nil
+}
+
+// firewallBackend is the backend for j's interface's firewall rules: the
+// one its recorded rules were installed with, else the one Backend picks.
+func (e *Env) firewallBackend(j *Journal) (string, error) {
+	if i := slices.IndexFunc(j.Undo, func(u Undo) bool { return u.Kind == "firewall" }); i >= 0 {
+		if b := j.Undo[i].Backend; b != "" {
+			return b, nil
+		}
+		return firewall.BackendNFT, nil // journals from before the backend was recorded
+	}
+	return e.Firewall.Backend()
 }
 
 // addRule adds a policy rule with an explicit priority, the one the kernel
@@ -630,11 +666,12 @@ func notExist(err error) bool {
 	return errors.Is(err, fs.ErrNotExist)
 }
 
-// Down takes the interface down: PreDown hooks, save if SaveConfig, then
-// the recorded changes undone (rules, link, DNS, firewall), then PostDown.
-func (e *Env) Down(ctx context.Context, iface string, cfg *config.Config, save func() error) error {
+// Down takes the interface down: PreDown hooks, save to file if
+// SaveConfig, then the recorded changes undone (rules, link, DNS,
+// firewall), then PostDown.
+func (e *Env) Down(ctx context.Context, iface string, cfg *config.Config, file string) error {
 	start := time.Now()
-	unlock, err := lock(ctx, e.StateDir, iface)
+	unlock, err := e.lock(ctx, iface)
 	if err != nil {
 		return err
 	}
@@ -661,8 +698,8 @@ func (e *Env) Down(ctx context.Context, iface string, cfg *config.Config, save f
 	if err := e.Hooks.Run(ctx, cfg.Interface.PreDown); err != nil {
 		return err
 	}
-	if cfg.Interface.SaveConfig && save != nil {
-		if err := save(); err != nil {
+	if cfg.Interface.SaveConfig {
+		if err := e.save(ctx, iface, cfg, file); err != nil {
 			return err
 		}
 	}
@@ -712,7 +749,7 @@ func (e *Env) undoDown(j *Journal) error {
 // device's fwmark table and, as wg-quick does, every main-table
 // suppress_prefixlength 0 rule when the device routes a /0.
 func (e *Env) journalFromConfig(iface string, cfg *config.Config) *Journal {
-	j := &Journal{Interface: iface, path: journalPath(e.StateDir, iface), write: e.WriteState}
+	j := e.newJournal(iface)
 	j.Undo = append(j.Undo, Undo{Kind: "link"})
 	if len(cfg.Interface.DNS) > 0 {
 		var unset []string
@@ -749,6 +786,26 @@ func (e *Env) journalFromConfig(iface string, cfg *config.Config) *Journal {
 	return j
 }
 
+// Save writes a running interface's configuration to file, as `wg-quick
+// save` does, holding the interface's lock: a reload or down meanwhile
+// waits, and so cannot have the file describe half of it.
+func (e *Env) Save(ctx context.Context, iface string, cfg *config.Config, file string) error {
+	unlock, err := e.lockExisting(ctx, iface)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return e.save(ctx, iface, cfg, file)
+}
+
+func (e *Env) save(ctx context.Context, iface string, cfg *config.Config, file string) error {
+	text, err := e.SaveText(ctx, iface, cfg)
+	if err != nil {
+		return err
+	}
+	return e.WriteConfig(file, text)
+}
+
 // SaveText builds the text `wg-quick save` writes for a running interface.
 func (e *Env) SaveText(ctx context.Context, iface string, cfg *config.Config) ([]byte, error) {
 	d, err := e.Device.Get(iface)
@@ -775,9 +832,10 @@ func (e *Env) SaveText(ctx context.Context, iface string, cfg *config.Config) ([
 }
 
 // WriteConfig replaces the configuration file atomically with mode 0600: a
-// crash at any point leaves the old file or the new one.
-func WriteConfig(path string, data []byte) error {
-	if err := writeFileAtomic(path, data, 0o600, true); err != nil {
+// crash at any point leaves the old file or the new one (and a temporary
+// file, which the next write removes).
+func (e *Env) WriteConfig(path string, data []byte) error {
+	if err := writeFileAtomic(path, data, 0o600, true, e.FileStep); err != nil {
 		return &Error{"Could not write configuration file"}
 	}
 	return nil

@@ -348,7 +348,7 @@ func (f *fakeSystem) Configure(name string, cfg wgtypes.Config) error {
 
 // Firewall
 
-func (f *fakeSystem) Apply(r firewall.Rules) error {
+func (f *fakeSystem) Apply(r firewall.Rules, _ string) error {
 	if err := f.op("Apply"); err != nil {
 		return err
 	}
@@ -518,7 +518,7 @@ func TestIptablesBackend(t *testing.T) {
 		t.Fatalf("firewall record %+v", j.Undo)
 	}
 	stderr.Reset()
-	if err := e.Down(context.Background(), "wg0", parse(t, fullTunnel), nil); err != nil {
+	if err := e.Down(context.Background(), "wg0", parse(t, fullTunnel), ""); err != nil {
 		t.Fatalf("down: %v\n%s", err, stderr.String())
 	}
 	if !strings.Contains(stderr.String(), "[#] iptables-restore -n\n[#] ip6tables-restore -n\n") {
@@ -616,7 +616,7 @@ func TestDownKeepsWhatItCouldNotUndo(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.fail = "DeleteRule"
-	err := e.Down(context.Background(), "wg0", cfg, nil)
+	err := e.Down(context.Background(), "wg0", cfg, "")
 	if err == nil || !strings.Contains(err.Error(), "injected failure in DeleteRule") {
 		t.Fatalf("down: %v, want the rule deletion's failure", err)
 	}
@@ -636,7 +636,7 @@ func TestDownKeepsWhatItCouldNotUndo(t *testing.T) {
 		t.Errorf("journal kept %d records, want the 4 rules", len(j.Undo))
 	}
 	f.fail = ""
-	if err := e.Down(context.Background(), "wg0", cfg, nil); err != nil {
+	if err := e.Down(context.Background(), "wg0", cfg, ""); err != nil {
 		t.Fatalf("second down: %v", err)
 	}
 	if j, _ := loadJournal(e.StateDir, "wg0"); j != nil {
@@ -668,7 +668,7 @@ func TestDownRemovesOnlyOwnRules(t *testing.T) {
 	if f.devices["wg1"].FirewallMark != 51821 {
 		t.Errorf("second tunnel fwmark %d, want 51821", f.devices["wg1"].FirewallMark)
 	}
-	if err := e.Down(context.Background(), "wg1", cfg, nil); err != nil {
+	if err := e.Down(context.Background(), "wg1", cfg, ""); err != nil {
 		t.Fatal(err)
 	}
 	// src_valid_mark stays 1 after down, as with wg-quick.
@@ -676,7 +676,7 @@ func TestDownRemovesOnlyOwnRules(t *testing.T) {
 		t.Errorf("wg1 down disturbed wg0 (-before wg1 up +after wg1 down):\n%s", diff)
 	}
 	e.Hooks.Iface = "wg0"
-	if err := e.Down(context.Background(), "wg0", cfg, nil); err != nil {
+	if err := e.Down(context.Background(), "wg0", cfg, ""); err != nil {
 		t.Fatal(err)
 	}
 	want := strings.Replace(before, "src_valid_mark:0", "src_valid_mark:1", 1)
@@ -697,7 +697,7 @@ func TestDownUsesJournalNotConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	changed := parse(t, "[Interface]\nPrivateKey = eGvwC0w/iSf++8d3zGyAxieGhkOVC6HS9CM+5ht1kns=\n")
-	if err := e.Down(context.Background(), "wg0", changed, nil); err != nil {
+	if err := e.Down(context.Background(), "wg0", changed, ""); err != nil {
 		t.Fatal(err)
 	}
 	want := strings.Replace(before, "src_valid_mark:0", "src_valid_mark:1", 1)
@@ -776,7 +776,7 @@ func TestDownAfterDeviceKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.DeleteLink("wg0") // the daemon is gone, and its TUN with it
-	if err := e.Down(context.Background(), "wg0", cfg, nil); err != nil {
+	if err := e.Down(context.Background(), "wg0", cfg, ""); err != nil {
 		t.Fatalf("down after the device died: %v", err)
 	}
 	want := strings.Replace(before, "src_valid_mark:0", "src_valid_mark:1", 1)
@@ -787,7 +787,7 @@ func TestDownAfterDeviceKilled(t *testing.T) {
 		t.Errorf("DNS not removed: %v", rec.Cmds)
 	}
 	// Without a journal, a missing interface is still the reference's error.
-	if err := e.Down(context.Background(), "wg0", cfg, nil); err == nil || !strings.Contains(err.Error(), "is not a WireGuard interface") {
+	if err := e.Down(context.Background(), "wg0", cfg, ""); err == nil || !strings.Contains(err.Error(), "is not a WireGuard interface") {
 		t.Errorf("second down: %v", err)
 	}
 }

@@ -70,6 +70,8 @@ func (e *Env) Reload(ctx context.Context, iface string, cfg *config.Config, opts
 		return &Error{fmt.Sprintf("`%s' was not brought up completely; take it down first", iface)}
 	case j.Applied == nil:
 		return &Error{fmt.Sprintf("`%s' was brought up by a wg-quick without reload; take it down and up again", iface)}
+	case j.Reloading:
+		return e.restart(ctx, iface, cfg, j, opts)
 	}
 
 	// Everything that can fail without a change is checked first.
@@ -100,6 +102,25 @@ func (e *Env) Reload(ctx context.Context, iface string, cfg *config.Config, opts
 	}
 	r.addrs = slices.Clone(addrs)
 	return r.reload()
+}
+
+// restart is Reload after a reload that was killed while it changed the
+// interface: the journal's records of what to undo are exact (each is
+// saved before its change), but Applied, the baseline a reload compares
+// against, may not describe the interface. So the interface is taken down
+// as the journal says and brought up again from cfg, without hooks (as
+// reload runs none), which ends in exactly the state an up of cfg makes.
+// Peers lose their sessions; that is the price of the crash.
+func (e *Env) restart(ctx context.Context, iface string, cfg *config.Config, j *Journal, opts ReloadOptions) error {
+	e.logf("[!] An earlier reload of `%s' was interrupted; restarting it from its configuration.", iface)
+	if opts.DryRun {
+		e.cmdf("wg-quick down %s && wg-quick up %s  # without hooks", iface, iface)
+		return nil
+	}
+	if err := e.undoDown(j); err != nil {
+		return err
+	}
+	return e.up(ctx, iface, cfg, false)
 }
 
 // reloader is one run of Reload. Each phase is planned against a model of
@@ -193,12 +214,26 @@ func (r *reloader) reload() (err error) {
 		return nil
 	}
 	r.next.Mark, r.next.Routes = r.mark, r.routes
-	if reflect.DeepEqual(r.j.Applied, r.next) {
+	if reflect.DeepEqual(r.j.Applied, r.next) && !r.j.Reloading {
 		return nil
 	}
-	r.j.Applied = r.next
+	r.j.Applied, r.j.Reloading = r.next, false
 	if err := r.j.save(); err != nil {
-		r.j.Applied = r.old
+		r.j.Applied, r.j.Reloading = r.old, true
+		return fmt.Errorf("saving state: %w", err)
+	}
+	return nil
+}
+
+// begin marks the journal Reloading before the first change, so that a
+// reload killed from here on is seen by the next one (see restart).
+func (r *reloader) begin() error {
+	if r.j.Reloading {
+		return nil
+	}
+	r.j.Reloading = true
+	if err := r.j.save(); err != nil {
+		r.j.Reloading = false
 		return fmt.Errorf("saving state: %w", err)
 	}
 	return nil
@@ -213,6 +248,9 @@ func (r *reloader) run(steps []step) error {
 		}
 		if r.dry {
 			continue
+		}
+		if err := r.begin(); err != nil {
+			return err
 		}
 		before := slices.Clone(r.j.Undo)
 		undo, err := s.do()
@@ -248,6 +286,13 @@ func (r *reloader) rollback() error {
 		}
 	}
 	r.done = nil
+	// Rolled back in full: the interface is as Applied says again.
+	if len(errs) == 0 && r.j.Reloading {
+		r.j.Reloading = false
+		if err := r.j.save(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -723,17 +768,16 @@ func (r *reloader) removeFirewall() step {
 		if err := r.e.Firewall.Remove(r.iface, rec.Backend); err != nil {
 			return nil, err
 		}
-		return r.applyFirewalls(prev), r.dropRecords(func(u Undo) bool { return u.Kind == "firewall" })
+		return r.applyFirewalls(prev, rec.Backend), r.dropRecords(func(u Undo) bool { return u.Kind == "firewall" })
 	}}
 }
 
-// applyFirewalls returns actions installing the given tables.
-func (r *reloader) applyFirewalls(fw map[int]firewall.Rules) []action {
+// applyFirewalls returns actions installing the given tables with backend.
+func (r *reloader) applyFirewalls(fw map[int]firewall.Rules, backend string) []action {
 	var acts []action
-	backend, _ := r.e.Firewall.Backend() // known: the tables were installed
 	for _, f := range []int{6, 4} {
 		if rules, ok := fw[f]; ok {
-			acts = append(acts, action{cmd: firewall.ApplyCmd(backend, f), fn: func() error { return r.e.Firewall.Apply(rules) }})
+			acts = append(acts, action{cmd: firewall.ApplyCmd(backend, f), fn: func() error { return r.e.Firewall.Apply(rules, backend) }})
 		}
 	}
 	return acts
@@ -1102,7 +1146,7 @@ func (r *reloader) addRules(fam int) []step {
 
 // applyFirewall installs (or replaces) one family's firewall table.
 func (r *reloader) applyFirewall(rules firewall.Rules) (step, error) {
-	backend, err := r.e.Firewall.Backend()
+	backend, err := r.e.firewallBackend(r.j)
 	if err != nil {
 		return step{}, err
 	}
@@ -1124,16 +1168,16 @@ func (r *reloader) applyFirewall(rules firewall.Rules) (step, error) {
 				return nil, err
 			}
 		}
-		if err := r.e.Firewall.Apply(rules); err != nil {
+		if err := r.e.Firewall.Apply(rules, backend); err != nil {
 			return nil, err
 		}
 		if old, ok := prev[rules.Family]; ok {
-			return []action{{cmd: cmd, fn: func() error { return r.e.Firewall.Apply(old) }}}, nil
+			return []action{{cmd: cmd, fn: func() error { return r.e.Firewall.Apply(old, backend) }}}, nil
 		}
 		// The Firewall removes both families at once: remove, then put
 		// back the other.
 		undo := []action{{cmd: firewall.RemoveCmds(backend, []int{rules.Family})[0], fn: func() error { return r.e.Firewall.Remove(r.iface, backend) }}}
-		return append(undo, r.applyFirewalls(prev)...), nil
+		return append(undo, r.applyFirewalls(prev, backend)...), nil
 	}}, nil
 }
 

@@ -374,7 +374,7 @@ func TestReload(t *testing.T) {
 				}
 
 				// Down undoes exactly what up and reload left.
-				if err := r.Down(context.Background(), "wg0", parse(t, after), nil); err != nil {
+				if err := r.Down(context.Background(), "wg0", parse(t, after), ""); err != nil {
 					t.Fatalf("down: %v", err)
 				}
 				want = pristine
