@@ -88,3 +88,22 @@ func TestParseErrorsBeforeChanges(t *testing.T) {
 		t.Fatalf("got %+v, want exit 1 with %q", got, want)
 	}
 }
+
+// TestOversizedConfig: a configuration above config.MaxFileSize, here one
+// symlinked to an endless device, is refused with one clear error before
+// anything happens, by every verb that reads it (the read stops one byte
+// past the cap instead of growing until the OOM killer comes).
+func TestOversizedConfig(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "wgbig0.conf")
+	if err := os.Symlink("/dev/urandom", p); err != nil {
+		t.Fatal(err)
+	}
+	for _, verb := range []string{"strip", "up", "check"} {
+		got := ourQuick(verb, p)
+		// (The world-accessible warning comes first, as the reference's.)
+		if got.Code == 0 || !strings.Contains(got.Stderr, "larger than 32 MiB") || strings.Count(got.Stderr, "wg-quick:") != 1 {
+			t.Errorf("wg-quick %s on /dev/urandom: %+v, want one error saying it is larger than 32 MiB", verb, got)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wgtools/wgtools/internal/config"
 	"github.com/wgtools/wgtools/internal/dns"
 	"github.com/wgtools/wgtools/internal/firewall"
 	"github.com/wgtools/wgtools/internal/quick"
@@ -57,7 +58,7 @@ func (e *env) check(ctx context.Context, arg string, asJSON bool) error {
 	if err != nil {
 		return err
 	}
-	data, err := os.ReadFile(file)
+	data, err := config.ReadFile(file)
 	if err != nil {
 		return err
 	}

@@ -175,15 +175,15 @@ func (e *env) locateQuiet(arg string) (file, iface string, err error) {
 }
 
 func (e *env) strip(file string) error {
-	data, err := os.ReadFile(file)
+	data, err := config.ReadFile(file)
 	if err != nil {
 		return err
 	}
-	l, err := config.Split(data, config.Options{File: file})
+	out, err := config.Strip(data, config.Options{File: file})
 	if err != nil {
 		return err
 	}
-	_, err = e.stdout.Write(l.Strip())
+	_, err = e.stdout.Write(out)
 	return err
 }
 
@@ -191,7 +191,7 @@ func (e *env) strip(file string) error {
 // parse warnings instead of printing them: wg-quick prints them where wg
 // parses the file (after `[#] wg addconf`), and not at all on down.
 func (e *env) parse(file string) (*config.Config, []string, error) {
-	data, err := os.ReadFile(file)
+	data, err := config.ReadFile(file)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
@@ -32,8 +31,10 @@ func runSetconf(ctx context.Context, e *env, sub string, args []string) error {
 		return errFailed
 	}
 	name, file := truncateName(args[0]), args[1]
-	data, err := os.ReadFile(file)
-	if err != nil {
+	data, err := config.ReadFile(file)
+	if errors.Is(err, config.ErrTooLarge) {
+		return fmt.Errorf("%s: %w", config.QuotePath(file), config.ErrTooLarge)
+	} else if err != nil {
 		return fmt.Errorf("fopen: %s", device.Strerror(unwrapPathErr(err)))
 	}
 	// syncconf needs the device's configuration as well as the file's:

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"strings"
 
@@ -28,7 +27,7 @@ func (o *Options) errorf(line int, err error, msg string) *ParseError {
 // ParseWG parses a configuration in wg(8)'s own dialect, the one setconf,
 // addconf and syncconf read: no wg-quick keys.
 func ParseWG(data []byte, opts Options) (*Config, error) {
-	p := newWGParser(&opts, data)
+	p := newWGParser(&opts)
 	// One conversion for the whole input; lines are substrings of it.
 	text := string(data)
 	n := 0
@@ -57,15 +56,21 @@ type wgParser struct {
 	opts    *Options
 	cfg     *Config
 	section int // sectionNone, sectionInterface or sectionPeer
-	// havePub records, per peer, whether a PublicKey line was seen.
-	havePub []bool
+	// havePub records whether the open [Peer] section had a PublicKey.
+	havePub bool
+	// keyless is the line of the first [Peer] section without a
+	// PublicKey (0: none yet). Such a section makes the file invalid, so
+	// it is not kept: only sections with a key, at least 61 bytes each,
+	// take memory, which bounds the peers a file can make allocate.
+	keyless int
 }
 
-// newWGParser sizes the peer list from a cheap upper bound (every '[' could
-// open a section), which saves regrowing it for configs of many peers.
-func newWGParser(opts *Options, data []byte) *wgParser {
-	n := bytes.Count(data, []byte("["))
-	return &wgParser{opts: opts, cfg: &Config{Peers: make([]Peer, 0, n)}, havePub: make([]bool, 0, n)}
+// newWGParser starts a parse. The peer list grows as sections come: it is
+// not sized from a count taken from the input (every '[' could open a
+// section), which a file of brackets would turn into a large allocation
+// before the first line is judged.
+func newWGParser(opts *Options) *wgParser {
+	return &wgParser{opts: opts, cfg: &Config{}}
 }
 
 // cleanLine cuts a line at its first '#' and deletes every white-space
@@ -114,11 +119,13 @@ func (p *wgParser) line(n int, raw string) error {
 	}
 	switch {
 	case strings.EqualFold(line, "[Interface]"):
+		p.closePeer()
 		p.section = sectionInterface
 		return nil
 	case strings.EqualFold(line, "[Peer]"):
+		p.closePeer()
 		p.cfg.Peers = append(p.cfg.Peers, Peer{Line: n, ReplaceAllowedIPs: true})
-		p.havePub = append(p.havePub, false)
+		p.havePub = false
 		p.section = sectionPeer
 		return nil
 	}
@@ -179,7 +186,7 @@ func (p *wgParser) keyLine(n int, line string) error {
 				return err
 			}
 			peer.PublicKey = k
-			p.havePub[len(p.havePub)-1] = true
+			p.havePub = true
 		} else if v, ok := keyValue(line, "AllowedIPs"); ok {
 			var warn func(string)
 			if p.opts.Warn != nil {
@@ -192,7 +199,11 @@ func (p *wgParser) keyLine(n int, line string) error {
 			// Each AllowedIPs line sets "replace" again, and any +/- entry in
 			// it clears it, exactly as wg's flags behave.
 			peer.ReplaceAllowedIPs = replace
-			peer.AllowedIPs = append(peer.AllowedIPs, ips...)
+			if peer.AllowedIPs == nil {
+				peer.AllowedIPs = ips // the usual single line: no copy
+			} else {
+				peer.AllowedIPs = append(peer.AllowedIPs, ips...)
+			}
 		} else if v, ok := keyValue(line, "PersistentKeepalive"); ok {
 			ka, err := ParseKeepalive(v)
 			if err != nil {
@@ -238,10 +249,23 @@ func keyError(v string) error {
 
 // finish checks what wg checks once the whole file is read.
 func (p *wgParser) finish() (*Config, error) {
-	for i, ok := range p.havePub {
-		if !ok {
-			return nil, p.opts.errorf(p.cfg.Peers[i].Line, ErrMissingPublicKey, ErrMissingPublicKey.Error())
-		}
+	p.closePeer()
+	if p.keyless != 0 {
+		return nil, p.opts.errorf(p.keyless, ErrMissingPublicKey, ErrMissingPublicKey.Error())
 	}
 	return p.cfg, nil
+}
+
+// closePeer ends the open [Peer] section, if any: one without a PublicKey
+// is noted (the first one's line is the error finish reports, as wg
+// reports a missing key only once the whole file is read) and dropped.
+func (p *wgParser) closePeer() {
+	if p.section != sectionPeer || p.havePub {
+		return
+	}
+	if p.keyless == 0 {
+		p.keyless = p.cfg.Peers[len(p.cfg.Peers)-1].Line
+	}
+	p.cfg.Peers = p.cfg.Peers[:len(p.cfg.Peers)-1]
+	p.havePub = true // closed
 }

@@ -55,10 +55,43 @@ func isIFSSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' }
 //   - inside [Interface] the wg-quick keys are consumed; every other line,
 //     blank and comment lines included, goes to wg unchanged.
 func Split(data []byte, opts Options) (*Lexed, error) {
+	l := &Lexed{}
+	err := lex(data, &opts, func(n int, line string) error {
+		l.WG = append(l.WG, Line{N: n, Text: line})
+		return nil
+	}, func(d Directive) error {
+		l.Directives = append(l.Directives, d)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// Strip is what `wg-quick strip` prints for a file: Split's lines for wg,
+// each with a newline, then one more newline; built as the file is read,
+// without Split's list of lines (a file of short lines would make that
+// list many times the file's size).
+func Strip(data []byte, opts Options) ([]byte, error) {
+	out := make([]byte, 0, len(data)+1)
+	err := lex(data, &opts, func(_ int, line string) error {
+		out = append(append(out, line...), '\n')
+		return nil
+	}, func(Directive) error { return nil })
+	if err != nil {
+		return nil, err
+	}
+	return append(out, '\n'), nil
+}
+
+// lex is Split's pass, handing each line to wg (1-based number, trimmed
+// text) or each directive to its callback in file order; it stops at the
+// first error, a callback's or its own.
+func lex(data []byte, opts *Options, wg func(n int, line string) error, directive func(Directive) error) error {
 	inInterface := false
 	// One conversion for the whole input; lines are substrings of it.
 	text := string(data)
-	l := &Lexed{WG: make([]Line, 0, strings.Count(text, "\n")+1)}
 	n := 0
 	for len(text) > 0 {
 		n++
@@ -96,15 +129,19 @@ func Split(data []byte, opts Options) (*Lexed, error) {
 		if inInterface {
 			if canon := canonicalQuickKey(key); canon != "" {
 				if canon == "SaveConfig" && !strings.EqualFold(value, "true") && !strings.EqualFold(value, "false") {
-					return nil, opts.errorf(n, nil, quote(value)+" is neither true nor false")
+					return opts.errorf(n, nil, quote(value)+" is neither true nor false")
 				}
-				l.Directives = append(l.Directives, Directive{Line: n, Key: canon, Value: value, Raw: raw2})
+				if err := directive(Directive{Line: n, Key: canon, Value: value, Raw: raw2}); err != nil {
+					return err
+				}
 				continue
 			}
 		}
-		l.WG = append(l.WG, Line{N: n, Text: line})
+		if err := wg(n, line); err != nil {
+			return err
+		}
 	}
-	return l, nil
+	return nil
 }
 
 func trimCSpace(s string) string {
@@ -137,25 +174,16 @@ func (l *Lexed) Strip() []byte {
 // (an Address that ip(8) rejects, an MTU that is not a number), and the rest
 // is parsed with wg's grammar. The first error in line order is returned.
 func ParseQuick(data []byte, opts Options) (*Config, error) {
-	l, err := Split(data, opts)
+	p := newWGParser(&opts)
+	ifc := &p.cfg.Interface
+	err := lex(data, &opts, p.line, func(d Directive) error {
+		if err := applyDirective(ifc, d); err != nil {
+			return opts.errorf(d.Line, err, err.Error())
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	p := newWGParser(&opts, data)
-	ifc := &p.cfg.Interface
-	d, w := l.Directives, l.WG
-	for len(d) > 0 || len(w) > 0 {
-		if len(w) > 0 && (len(d) == 0 || w[0].N < d[0].Line) {
-			if err := p.line(w[0].N, w[0].Text); err != nil {
-				return nil, err
-			}
-			w = w[1:]
-			continue
-		}
-		if err := applyDirective(ifc, d[0]); err != nil {
-			return nil, opts.errorf(d[0].Line, err, err.Error())
-		}
-		d = d[1:]
 	}
 	return p.finish()
 }

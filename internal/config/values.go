@@ -195,6 +195,11 @@ func ParseAllowedIPs(value string, warn func(string)) (ips []AllowedIP, replace 
 	if value == "" {
 		return nil, replace, nil
 	}
+	// Sized once: regrowing made a long list allocate five times its
+	// size. The count comes from the input, so it is bounded by what the
+	// value's length allows (an entry is at least two characters and a
+	// comma): a line of commas cannot ask for more.
+	ips = make([]AllowedIP, 0, min(strings.Count(value, ",")+1, len(value)/3+1))
 	for entry := range strings.SplitSeq(value, ",") {
 		var a AllowedIP
 		if entry != "" && (entry[0] == '+' || entry[0] == '-') {

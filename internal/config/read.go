@@ -1,0 +1,53 @@
+package config
+
+import (
+	"errors"
+	"io"
+	"os"
+)
+
+// MaxFileSize is the largest configuration file read: 32 MiB. A device of
+// 100,000 peers, each with a PresharedKey, an Endpoint and two AllowedIPs,
+// is some 20 MB; real files are kilobytes. The cap is there because the
+// file may be anything (a symlink to /dev/urandom, a pipe that never
+// ends), and the parsers hold it whole in memory; the memory the parse of
+// the largest file takes is measured in bench_test.go.
+const MaxFileSize = 32 << 20
+
+// ErrTooLarge is returned by ReadFile for a file above MaxFileSize.
+var ErrTooLarge = errors.New("larger than 32 MiB, the most a configuration file may be")
+
+// ReadFile reads a configuration file, of any kind (a regular file, a pipe
+// or /dev/stdin, as wg's fopen reads), refusing one above MaxFileSize
+// after reading at most one byte more. Errors opening or reading it are
+// *os.PathError, as os.ReadFile's.
+func ReadFile(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	// A regular file says its size; start at it (bounded), so that a large
+	// file is read without regrowing the buffer.
+	size := 0
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		size = int(min(st.Size(), MaxFileSize)) + 1
+	}
+	data := make([]byte, 0, max(size, 512))
+	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := f.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if len(data) > MaxFileSize {
+			return nil, &os.PathError{Op: "read", Path: name, Err: ErrTooLarge}
+		}
+		if err == io.EOF {
+			return data, nil
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "read", Path: name, Err: err}
+		}
+	}
+}
