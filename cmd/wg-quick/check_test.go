@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/wgtools/wgtools/internal/nettest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -134,6 +135,58 @@ func TestNoSecretsInMessages(t *testing.T) {
 				if strings.ContainsRune(out, 0x1b) || strings.ContainsRune(out, 0x07) {
 					t.Errorf("wg-quick %v prints control characters: %q", args, out)
 				}
+			}
+		})
+	}
+}
+
+// TestCheckWriters: check warns when someone other than root can change
+// the file (its hooks run as root): a group- or world-writable file, one
+// owned by another user, a directory others can write without the sticky
+// bit, or one owned by another user. The clean cases stay clean.
+func TestCheckWriters(t *testing.T) {
+	nettest.RequireRoot(t) // to chown
+	data, err := os.ReadFile("../../testdata/check/clean.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name              string
+		fileMode, dirMode os.FileMode
+		fileUID, dirUID   int
+		want              string // "" for a clean check
+	}{
+		{"private", 0o600, 0o700, 0, 0, ""},
+		{"sticky shared directory", 0o600, 0o777 | os.ModeSticky, 0, 0, ""},
+		{"group-writable file", 0o620, 0o700, 0, 0, "the file is writable by its group;"},
+		{"world-writable file", 0o602, 0o700, 0, 0, "the file is writable by other users;"},
+		{"file of another user", 0o600, 0o700, 1234, 0, "the file is owned by uid 1234, not root"},
+		{"writable directory", 0o600, 0o777, 0, 0, "is writable by its group and other users, who can replace the file"},
+		{"directory of another user", 0o600, 0o700, 0, 1234, "is owned by uid 1234, not root, who can replace the file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "d")
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(dir, "wgchk.conf")
+			if err := os.WriteFile(p, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			for _, err := range []error{os.Chmod(p, tc.fileMode), os.Chmod(dir, tc.dirMode), os.Chown(p, tc.fileUID, 0), os.Chown(dir, tc.dirUID, 0)} {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := ourQuick("check", p)
+			if tc.want == "" {
+				if r.Code != 0 || r.Stdout != "" {
+					t.Fatalf("got %+v, want a clean check", r)
+				}
+				return
+			}
+			if r.Code != 2 || !strings.Contains(r.Stdout, tc.want) || !strings.Contains(r.Stdout, "run commands as root") {
+				t.Fatalf("got %+v, want a warning saying %q", r, tc.want)
 			}
 		})
 	}

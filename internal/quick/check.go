@@ -46,6 +46,11 @@ type CheckEnv struct {
 	HaveFirewall func() error
 	// WorldReadable reports whether the file may be read by anyone.
 	WorldReadable bool
+	// Writers are warnings naming who other than root may change the file
+	// (its owner, its group, everyone, the writers of its directory):
+	// its hooks run as root, so whoever can change it can run commands
+	// as root.
+	Writers []string
 }
 
 var (
@@ -65,6 +70,9 @@ func Check(ctx context.Context, file string, data []byte, env CheckEnv) []Findin
 	}
 	if env.WorldReadable {
 		add("warning", 0, "the file is world accessible and holds a private key; chmod 600 it")
+	}
+	for _, w := range env.Writers {
+		add("warning", 0, "%s", w)
 	}
 	var warnings []Finding
 	cfg, err := config.ParseQuick(data, config.Options{File: file, Warn: func(line int, msg string) {
