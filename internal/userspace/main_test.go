@@ -69,7 +69,9 @@ func runChild(name string) int {
 //   - exists: reports a failure wrapping fs.ErrExist;
 //   - panic: panics before it is ready;
 //   - spawner: spawns the daemon for spawnArgsEnv, prints its process ID
-//     and exits, as wg-quick up does.
+//     and exits, as wg-quick up does;
+//   - harden: runs Harden and prints "dumpable N" (PR_GET_DUMPABLE), then
+//     its /proc/self/status.
 func runHelper(mode string) int {
 	os.Unsetenv(helperEnv)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
@@ -98,10 +100,16 @@ func runHelper(mode string) int {
 		panic("helper panics on purpose")
 	case "spawner":
 		return runSpawner()
+	case "harden":
+		return runHardenHelper()
 	}
 	fmt.Fprintf(os.Stderr, "unknown helper mode %q\n", mode)
 	return 2
 }
+
+// exitCgo is the harden helper's exit status when Harden cannot drop
+// capabilities because the binary was built with cgo.
+const exitCgo = 3
 
 // spawnTimeout bounds how long the tests wait for a spawned daemon to get
 // ready. It is generous: the machines running the tests may be busy.

@@ -291,6 +291,9 @@ func Daemon(ctx context.Context, name string, opts Options) error {
 		defer closeLog()
 		opts.Logf = logf
 	}
+	if err := Harden(); err != nil && opts.Logf != nil {
+		opts.Logf("Hardening the device process: %v", err)
+	}
 	err := Run(ctx, name, opts, ready)
 	if err != nil {
 		fail(err)

@@ -229,6 +229,12 @@ func TestDetachedUntilLinkDeleted(t *testing.T) {
 	if sid, err := unix.Getsid(pid); err != nil || sid != pid {
 		t.Errorf("getsid(%d) = %d, %v; want its own session", pid, sid, err)
 	}
+	// It dropped what it does not need (see Harden).
+	if status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err != nil {
+		t.Error(err)
+	} else if !cgoBuild() {
+		requireHardened(t, fmt.Sprintf("daemon (pid %d)", pid), string(status))
+	}
 	if ppid := parentPID(t, pid); ppid == spawner.Process.Pid {
 		t.Errorf("daemon's parent is still the spawner %d", ppid)
 	}

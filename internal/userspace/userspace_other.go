@@ -35,3 +35,8 @@ func ReadyFromEnv() (ready func(), fail func(error)) {
 func Daemon(ctx context.Context, name string, opts Options) error {
 	return errUnsupported
 }
+
+// Harden is Linux-only.
+func Harden() error { return errUnsupported }
+
+var errCapsPerThread = errUnsupported
