@@ -2,6 +2,8 @@ package quick
 
 import (
 	"context"
+	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -10,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/wgtools/wgtools/internal/config"
 )
 
 // TestLockExclusiveAndRemoved: lockers of one interface never overlap,
@@ -113,5 +117,76 @@ func TestLockInterruptible(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "wg0.lock")); err != nil {
 		t.Errorf("the holder's lock file: %v", err)
+	}
+}
+
+// gateResolver answers every name with 198.51.100.77 once the test lets
+// it: each lookup announces itself on asked, then waits for release.
+type gateResolver struct {
+	asked   chan string
+	release chan struct{}
+}
+
+func (g gateResolver) LookupNetIP(ctx context.Context, _, host string) ([]netip.Addr, error) {
+	g.asked <- host
+	select {
+	case <-g.release:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return []netip.Addr{netip.MustParseAddr("198.51.100.77")}, nil
+}
+
+// TestLookupsOutsideTheLock: up, reload and reresolve look endpoint names
+// up without holding the interface's lock (a name that does not resolve
+// keeps a lookup retrying for over a minute, and another wg-quick on the
+// interface, a systemctl stop's down, would wait all that time). While
+// each verb's lookup is in progress, the lock is free: taking it with a
+// context already cancelled succeeds only if nobody holds it.
+func TestLookupsOutsideTheLock(t *testing.T) {
+	const withName = "[Interface]\nPrivateKey = eGvwC0w/iSf++8d3zGyAxieGhkOVC6HS9CM+5ht1kns=\n\n[Peer]\nPublicKey = rH88fXnB0eX4gld6mGOlPI0uEQWNrr4nkzuqOl9fklY=\nAllowedIPs = 10.9.0.0/24\nEndpoint = %s:51820\n"
+	r := newReloadEnv(t)
+	g := gateResolver{asked: make(chan string), release: make(chan struct{})}
+	r.Resolver = g
+	r.Now = func() time.Time { return time.Now().Add(time.Hour) } // every handshake stale
+	lockFree := func(verb string) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		unlock, err := lock(ctx, r.StateDir, "wg0")
+		if err != nil {
+			t.Errorf("%s: the lock is held during the name lookup: %v", verb, err)
+			return
+		}
+		unlock()
+	}
+	for _, tc := range []struct {
+		verb string
+		host string
+		run  func(cfg *config.Config) error
+	}{
+		{"up", "a.example.com", func(c *config.Config) error { return r.Up(context.Background(), "wg0", c) }},
+		{"reload", "b.example.com", func(c *config.Config) error {
+			return r.Reload(context.Background(), "wg0", c, ReloadOptions{})
+		}},
+		{"reresolve", "b.example.com", func(c *config.Config) error { return r.Reresolve(context.Background(), "wg0", c) }},
+	} {
+		done := make(chan error, 1)
+		go func() { done <- tc.run(parse(t, fmt.Sprintf(withName, tc.host))) }()
+		select {
+		case host := <-g.asked:
+			if host != tc.host {
+				t.Errorf("%s looked up %q, want %q", tc.verb, host, tc.host)
+			}
+		case err := <-done:
+			t.Fatalf("%s ended without a lookup: %v", tc.verb, err)
+		}
+		lockFree(tc.verb)
+		g.release <- struct{}{}
+		if err := <-done; err != nil {
+			t.Fatalf("%s: %v", tc.verb, err)
+		}
+	}
+	if ep := r.f.devices["wg0"].Peers[0].Endpoint; ep == nil || ep.String() != "198.51.100.77:51820" {
+		t.Errorf("endpoint after the lookups: %v", ep)
 	}
 }

@@ -147,13 +147,44 @@ func family(p netip.Prefix) string {
 
 // Up brings the interface up from cfg; on any failure (or ctx cancelled)
 // it reverts every change it made and returns the cause.
+//
+// Endpoint names are looked up before the interface's lock is taken (with
+// retries, a name that does not resolve takes over a minute), after the
+// checks that come before them in up's order, so that a lookup never holds
+// up another wg-quick working on the interface. Everything is checked
+// again under the lock.
 func (e *Env) Up(ctx context.Context, iface string, cfg *config.Config) (err error) {
+	if _, err := e.upChecks(ctx, iface, cfg); err != nil {
+		return err
+	}
 	unlock, err := e.lock(ctx, iface)
 	if err != nil {
 		return err
 	}
 	defer unlock()
 	return e.up(ctx, iface, cfg, true)
+}
+
+// upChecks checks, without changing anything, what up needs before its
+// first change: no interface of that name, the Table, a DNS tool, the
+// endpoints' names (resolved into cfg; resolved ones are not looked up
+// again). It returns the table.
+func (e *Env) upChecks(ctx context.Context, iface string, cfg *config.Config) (table int, err error) {
+	if exists, err := e.Router.LinkExists(iface); err != nil {
+		return 0, err
+	} else if exists {
+		return 0, &Error{fmt.Sprintf("`%s' already exists", iface)}
+	}
+	if table, err = e.tableFor(cfg); err != nil {
+		return 0, err
+	}
+	if err := e.DNS.Check(cfg.Interface.DNS); err != nil {
+		return 0, err
+	}
+	if err := config.ResolveEndpoints(ctx, cfg, e.Resolver, config.Retry{Retries: e.Retries, Logf: e.logf}); err != nil {
+		return 0, err
+	}
+	return table, nil
 }
 
 // up is Up with the lock held; hooks says whether PreUp and PostUp run.
@@ -163,22 +194,11 @@ func (e *Env) up(ctx context.Context, iface string, cfg *config.Config, hooks bo
 	// Everything that can be checked without changing the system is
 	// checked first, so a bad file or a missing prerequisite changes
 	// nothing at all.
-	if exists, err := e.Router.LinkExists(iface); err != nil {
-		return err
-	} else if exists {
-		return &Error{fmt.Sprintf("`%s' already exists", iface)}
-	}
-	table, err := e.tableFor(cfg)
+	table, err := e.upChecks(ctx, iface, cfg)
 	if err != nil {
 		return err
 	}
 	e.tableText = cfg.Interface.Table
-	if err := e.DNS.Check(cfg.Interface.DNS); err != nil {
-		return err
-	}
-	if err := config.ResolveEndpoints(ctx, cfg, e.Resolver, config.Retry{Retries: e.Retries, Logf: e.logf}); err != nil {
-		return err
-	}
 	wc, err := device.WGConfig(cfg, device.Set)
 	if err != nil {
 		return err

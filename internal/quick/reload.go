@@ -55,6 +55,9 @@ type ReloadOptions struct {
 // A change the UAPI cannot express is made by removing the peer and adding
 // it again, which resets its session: an Endpoint deleted from the file.
 func (e *Env) Reload(ctx context.Context, iface string, cfg *config.Config, opts ReloadOptions) error {
+	if err := e.preresolve(ctx, iface, cfg); err != nil {
+		return err
+	}
 	unlock, err := e.lockExisting(ctx, iface)
 	if err != nil {
 		return err
@@ -121,6 +124,22 @@ func (e *Env) restart(ctx context.Context, iface string, cfg *config.Config, j *
 		return err
 	}
 	return e.up(ctx, iface, cfg, false)
+}
+
+// preresolve looks up, before Reload takes the lock, the endpoint names
+// reload will send: those that differ from the journal's, read without the
+// lock (it is replaced whole, never written in place). Under the lock,
+// resolve looks up only what a change meanwhile added to that.
+func (e *Env) preresolve(ctx context.Context, iface string, cfg *config.Config) error {
+	j, err := e.loadJournal(iface)
+	if err != nil || j == nil || j.Applied == nil {
+		return nil // Reload says what is wrong, under the lock
+	}
+	want, err := mergePeers(cfg)
+	if err != nil {
+		return nil
+	}
+	return (&reloader{e: e, ctx: ctx, old: j.Applied, want: want}).resolve()
 }
 
 // reloader is one run of Reload. Each phase is planned against a model of

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 	"time"
@@ -31,15 +32,19 @@ const StaleHandshake = 135 * time.Second
 // are skipped, and nothing is ever created (update_only).
 //
 // Resolution uses Up's resolver and retry budget. A name that fails does
-// not stop the others; the failures are returned joined. Like reload it
-// holds the interface's lock, but it does not need the journal: any
-// WireGuard interface can be reresolved.
+// not stop the others; the failures are returned joined. The names are
+// looked up without the interface's lock (with retries, one that does not
+// resolve takes over a minute); the lock is taken only to set the new
+// endpoints, against the device as it is then. It does not need the
+// journal: any WireGuard interface can be reresolved.
 func (e *Env) Reresolve(ctx context.Context, iface string, cfg *config.Config) error {
-	unlock, err := e.lockExisting(ctx, iface)
+	names, err := e.Device.Names()
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	if !slices.Contains(names, iface) {
+		return &Error{fmt.Sprintf("`%s' is not a WireGuard interface", iface)}
+	}
 	d, err := e.Device.Get(iface)
 	if err != nil {
 		return fmt.Errorf("reading %s: %s", iface, device.Strerror(err))
@@ -50,10 +55,12 @@ func (e *Env) Reresolve(ctx context.Context, iface string, cfg *config.Config) e
 	}
 	t := now()
 
-	live := make(map[wgtypes.Key]*wgtypes.Peer, len(d.Peers))
-	for i := range d.Peers {
-		live[d.Peers[i].PublicKey] = &d.Peers[i]
+	live := peersByKey(d)
+	type found struct {
+		key wgtypes.Key
+		ep  *net.UDPAddr
 	}
+	var todo []found
 	var errs []error
 	for _, p := range endpointsByPeer(cfg) {
 		dp := live[p.PublicKey]
@@ -70,21 +77,46 @@ func (e *Env) Reresolve(ctx context.Context, iface string, cfg *config.Config) e
 		if err := config.ResolveEndpoints(ctx, c, e.Resolver, config.Retry{Retries: e.Retries, Logf: e.logf}); err != nil {
 			errs = append(errs, err)
 			if ctx.Err() != nil {
-				break
+				return errors.Join(errs...)
 			}
 			continue
 		}
-		u := udpAddr(&ep)
-		if dp.Endpoint != nil && udpText(dp.Endpoint) == udpText(u) {
-			continue
+		todo = append(todo, found{p.PublicKey, udpAddr(&ep)})
+	}
+	if len(todo) == 0 {
+		return errors.Join(errs...)
+	}
+
+	unlock, err := e.lockExisting(ctx, iface)
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	defer unlock()
+	if d, err = e.Device.Get(iface); err != nil {
+		return errors.Join(append(errs, fmt.Errorf("reading %s: %s", iface, device.Strerror(err)))...)
+	}
+	live = peersByKey(d)
+	for _, f := range todo {
+		dp := live[f.key]
+		if dp == nil || (dp.Endpoint != nil && udpText(dp.Endpoint) == udpText(f.ep)) {
+			continue // removed meanwhile, or already there
 		}
-		e.cmdf("wg set %s peer %s endpoint %s", iface, p.PublicKey, udpText(u))
-		pc := wgtypes.PeerConfig{PublicKey: p.PublicKey, UpdateOnly: true, Endpoint: u}
+		e.cmdf("wg set %s peer %s endpoint %s", iface, f.key, udpText(f.ep))
+		pc := wgtypes.PeerConfig{PublicKey: f.key, UpdateOnly: true, Endpoint: f.ep}
 		if err := e.Device.Configure(iface, wgtypes.Config{Peers: []wgtypes.PeerConfig{pc}}); err != nil {
 			errs = append(errs, fmt.Errorf("configuring %s: %s", iface, device.Strerror(err)))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// peersByKey indexes a device's peers.
+func peersByKey(d *wgtypes.Device) map[wgtypes.Key]*wgtypes.Peer {
+	live := make(map[wgtypes.Key]*wgtypes.Peer, len(d.Peers))
+	for i := range d.Peers {
+		live[d.Peers[i].PublicKey] = &d.Peers[i]
+	}
+	return live
 }
 
 // endpointsByPeer returns, per key in order of first appearance, the
