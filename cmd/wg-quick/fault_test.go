@@ -401,3 +401,38 @@ AllowedIPs = 0.0.0.0/0
 	s.mustRun(t, "down")
 	upAndDownCheckAfter(t, s, before, "up on iptables, reload, down")
 }
+
+// TestHookRunsWgQuickOnItsInterface: a hook may run wg-quick on its own
+// interface, as it can with the reference (which has no lock): PostUp and
+// PreDown run `wg-quick save` while up and down hold the interface's lock.
+// The hook's wg-quick sees that the lock's holder is its ancestor and works
+// under it instead of waiting for ever (see flockWait). Both saves happen:
+// the file gains the random ListenPort the device picked, and PreDown's
+// save finishes.
+func TestHookRunsWgQuickOnItsInterface(t *testing.T) {
+	eqRequireTools(t)
+	k := faultKeys(t, 2)
+	ns := nettest.NewNetNS(t)
+	s := eqNewSide(t, "ours", nettest.OurBinary(t, "wg-quick"), nil, ns, nettest.UniqueIfName(t, "wgh"))
+	s.writeConfig(t, fmt.Sprintf(`[Interface]
+PrivateKey = %s
+Address = 10.73.0.1/24
+PostUp = wg-quick save {{DIR}}/%%i.conf
+PreDown = wg-quick save {{DIR}}/%%i.conf && touch {{DIR}}/predown-saved
+
+[Peer]
+PublicKey = %s
+AllowedIPs = 10.73.1.0/24
+`, k[0], k[1].PublicKey()))
+	before := eqSnapshot(t, s)
+	s.mustRun(t, "up")
+	saved, err := os.ReadFile(s.conf)
+	if err != nil || !strings.Contains(string(saved), "ListenPort = ") || !strings.Contains(string(saved), "PostUp = wg-quick save") {
+		t.Fatalf("after up, the file PostUp saved: %v\n%s", err, saved)
+	}
+	s.mustRun(t, "down")
+	if _, err := os.Stat(filepath.Join(s.dir, "predown-saved")); err != nil {
+		t.Errorf("PreDown's save did not finish: %v", err)
+	}
+	requireConverged(t, s, before, true, "up and down with wg-quick in the hooks")
+}

@@ -10,9 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Undo is one recorded change that must be reverted on rollback or down.
@@ -387,12 +390,18 @@ func lock(ctx context.Context, dir, iface string) (unlock func(), err error) {
 		} else if err != nil {
 			return nil, fmt.Errorf("opening lock: %w", err)
 		}
-		if err := flockWait(ctx, f); err != nil {
+		nested, err := flockWait(ctx, f)
+		if err != nil {
 			f.Close()
 			if ctx.Err() != nil {
 				return nil, &Error{fmt.Sprintf("Stopped waiting for another wg-quick working on `%s' (%s): %v; nothing was changed", iface, path, context.Cause(ctx))}
 			}
 			return nil, fmt.Errorf("locking %s: %w", path, err)
+		}
+		if nested {
+			// Run by a hook of the wg-quick holding the lock, which
+			// waits for it: work under its lock, and leave the file.
+			return func() { f.Close() }, nil
 		}
 		held, err1 := f.Stat()
 		now, err2 := os.Stat(path)
@@ -412,20 +421,98 @@ func lock(ctx context.Context, dir, iface string) (unlock func(), err error) {
 }
 
 // flockWait takes an exclusive flock(2) on f, trying every lockPoll until
-// it gets it or ctx ends.
-func flockWait(ctx context.Context, f *os.File) error {
+// it gets it or ctx ends. It does not wait when the holder is an ancestor
+// of this process (nested): then this is a wg-quick run by a hook of the
+// wg-quick holding the lock (`PostUp = wg-quick save %i`), which waits for
+// the hook and so for this process: waiting for it would never end, where
+// the reference, which has no lock, just works. Any other holder is
+// waited for, so independent invocations stay serialised; a hook's
+// wg-quick left running in the background finds its ancestor gone and
+// waits like any other.
+func flockWait(ctx context.Context, f *os.File) (nested bool, err error) {
 	for {
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		if err == nil {
-			return nil
+			return false, nil
 		}
 		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			return err
+			return false, err
+		}
+		if heldByAncestor(f) {
+			return true, nil
 		}
 		select {
 		case <-ctx.Done():
-			return context.Cause(ctx)
+			return false, context.Cause(ctx)
 		case <-time.After(lockPoll):
 		}
 	}
+}
+
+// heldByAncestor reports whether the flock on f's file is held by a
+// parent, grandparent... of this process (not by this process itself), as
+// /proc/locks names the holder of each lock by process ID, file system and
+// inode.
+func heldByAncestor(f *os.File) bool {
+	st, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !ok {
+		return false
+	}
+	locks, err := os.ReadFile("/proc/locks")
+	if err != nil {
+		return false
+	}
+	// "1: FLOCK  ADVISORY  WRITE 24722 fe:00:10002674 0 EOF"; waiters'
+	// lines have "->" after the number.
+	id := fmt.Sprintf("%02x:%02x:%d", unix.Major(uint64(sys.Dev)), unix.Minor(uint64(sys.Dev)), sys.Ino)
+	holders := map[int]bool{}
+	for line := range strings.Lines(string(locks)) {
+		fields := strings.Fields(line)
+		if len(fields) < 6 || fields[1] != "FLOCK" || fields[5] != id {
+			continue
+		}
+		if pid, err := strconv.Atoi(fields[4]); err == nil {
+			holders[pid] = true
+		}
+	}
+	if len(holders) == 0 {
+		return false
+	}
+	// Up the parent chain, bounded (a chain has no loops, but /proc may
+	// change under the walk).
+	for pid, n := os.Getppid(), 0; pid > 1 && n < 64; n++ {
+		if holders[pid] {
+			return true
+		}
+		if pid = parentOf(pid); pid <= 0 {
+			return false
+		}
+	}
+	return false
+}
+
+// parentOf is a process's parent ID from /proc/PID/stat, or -1.
+func parentOf(pid int) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return -1
+	}
+	// "PID (COMM) STATE PPID ...": COMM may hold spaces and parentheses.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return -1
+	}
+	fields := strings.Fields(string(b[i+1:]))
+	if len(fields) < 2 {
+		return -1
+	}
+	ppid, err := strconv.Atoi(fields[1])
+	if err != nil {
+		return -1
+	}
+	return ppid
 }
