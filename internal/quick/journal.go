@@ -218,8 +218,8 @@ func (j *Journal) remove() error {
 }
 
 // FileStep is called before each system call of a file write or removal
-// (op is "create", "write", "sync", "rename", "remove"), with the path it
-// is about; an error stops the write there as that call's failure would.
+// (op is "create", "write", "sync", "rename", "syncdir", "remove"), with
+// the path it is about; an error stops the write there as that call's failure would.
 // Fault injection counts these calls to fail or kill the process at each;
 // nil calls nothing.
 type FileStep func(op, path string) error
@@ -317,6 +317,9 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode, durable bool, s
 	}
 	ok = true
 	if durable {
+		if err := step.do("syncdir", dir); err != nil {
+			return err
+		}
 		if d, err := os.Open(dir); err == nil {
 			d.Sync()
 			d.Close()
