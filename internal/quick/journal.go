@@ -178,11 +178,21 @@ func (j *Journal) record(u Undo) error {
 	return j.save()
 }
 
+// save writes the journal. Applied, a few hundred bytes per peer, is
+// written only when it describes the interface (up complete, no reload
+// under way), so that an up or reload writes it once, at its end, rather
+// than with each record; the records a crash leaves are all down needs.
 func (j *Journal) save() error {
 	if j.path == "" {
 		return nil
 	}
-	data, err := json.MarshalIndent(j, "", "  ")
+	out := j
+	if !j.Complete || j.Reloading {
+		c := *j
+		c.Applied = nil
+		out = &c
+	}
+	data, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {
 		return err
 	}

@@ -71,10 +71,10 @@ func (e *Env) Reload(ctx context.Context, iface string, cfg *config.Config, opts
 		return &Error{fmt.Sprintf("`%s' was not brought up by wg-quick (no state in %s)", iface, e.StateDir)}
 	case !j.Complete:
 		return &Error{fmt.Sprintf("`%s' was not brought up completely; take it down first", iface)}
-	case j.Applied == nil:
-		return &Error{fmt.Sprintf("`%s' was brought up by a wg-quick without reload; take it down and up again", iface)}
 	case j.Reloading:
 		return e.restart(ctx, iface, cfg, j, opts)
+	case j.Applied == nil:
+		return &Error{fmt.Sprintf("`%s' was brought up by a wg-quick without reload; take it down and up again", iface)}
 	}
 
 	// Everything that can fail without a change is checked first.

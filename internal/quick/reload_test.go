@@ -697,3 +697,50 @@ AllowedIPs = 10.5.0.0/16
 		t.Errorf("merged peers (-want +got):\n%s", diff)
 	}
 }
+
+// TestJournalWritesOnce: the configuration in force (Applied, hundreds of
+// bytes per peer) is written once per up and once per reload, not with
+// every record: an up of a full tunnel with 2,000 peers writes less than
+// twice its final journal, and a reload changing one peer of them writes
+// only its records' small journals plus the final one. Before, each of
+// up's dozen records rewrote every peer.
+func TestJournalWritesOnce(t *testing.T) {
+	r := newReloadEnv(t)
+	var writes, bytes int
+	r.WriteState = func(path string, data []byte) error {
+		writes++
+		bytes += len(data)
+		return WriteJournal(path, data)
+	}
+	var text strings.Builder
+	text.WriteString("[Interface]\nPrivateKey = " + testKey(1).String() + "\nAddress = 10.0.0.2/16, fd00::2/64\nDNS = 10.0.0.53\n")
+	for i := range 2000 {
+		var k [32]byte
+		k[0], k[1], k[31] = byte(i), byte(i>>8), 7
+		allowed := fmt.Sprintf("10.%d.%d.0/24", 100+i/256, i%256)
+		if i == 0 {
+			allowed = "0.0.0.0/0, ::/0"
+		}
+		fmt.Fprintf(&text, "\n[Peer]\nPublicKey = %s\nAllowedIPs = %s\n", wgtypes.Key(k), allowed)
+	}
+	r.up(t, text.String())
+	final, err := os.ReadFile(journalPath(r.StateDir, "wg0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if writes < 5 || bytes >= 2*len(final) {
+		t.Errorf("up wrote %d journals, %d bytes in all; the final one is %d bytes: want under twice that", writes, bytes, len(final))
+	}
+	t.Logf("up: %d journal writes, %d bytes (final %d)", writes, bytes, len(final))
+
+	writes, bytes = 0, 0
+	changed := strings.Replace(text.String(), "AllowedIPs = 10.100.5.0/24", "AllowedIPs = 10.99.5.0/24", 1)
+	if err := r.Reload(context.Background(), "wg0", parse(t, changed), ReloadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	final, _ = os.ReadFile(journalPath(r.StateDir, "wg0"))
+	if bytes >= 2*len(final) {
+		t.Errorf("reload of one peer wrote %d journals, %d bytes in all; the final one is %d bytes", writes, bytes, len(final))
+	}
+	t.Logf("reload: %d journal writes, %d bytes (final %d)", writes, bytes, len(final))
+}
