@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Cmd is one program invocation.
@@ -41,12 +42,23 @@ type OS struct{}
 
 var _ Runner = OS{}
 
+// PipeWait bounds how long Run waits, once the command has exited, for
+// the pipes it made for Stdin, Stdout and Stderr (when they are not
+// files) to close: a process the command left running in the background
+// (a hook's `daemon &`, a resolvconf that starts a helper) keeps them open
+// for its life, and wg-quick must not wait for that.
+const PipeWait = 2 * time.Second
+
 // Run runs c and waits for it. A non-zero exit is an *ExitError.
 func (OS) Run(ctx context.Context, c Cmd) error {
 	cmd := exec.CommandContext(ctx, c.Name, c.Args...)
 	cmd.Env = c.Env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.Stdin, c.Stdout, c.Stderr
+	cmd.WaitDelay = PipeWait
 	err := cmd.Run()
+	if errors.Is(err, exec.ErrWaitDelay) {
+		err = nil // the command succeeded; what it left behind holds the pipe
+	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		return &ExitError{Cmd: c.String(), Code: ee.ExitCode()}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -37,5 +39,23 @@ func TestRecorder(t *testing.T) {
 	}
 	if strings.Join(r.Cmds, "|") != "a|b 1" || r.Stdins[0] != "x" {
 		t.Errorf("recorded %q %q", r.Cmds, r.Stdins)
+	}
+}
+
+// TestRunLeavesBackgroundChildren: a command that leaves a process in the
+// background holding its output pipe (a hook's `server &`) does not keep
+// Run waiting for that process: Run returns once the command exited (and
+// PipeWait passed), with its output and no error.
+func TestRunLeavesBackgroundChildren(t *testing.T) {
+	var out bytes.Buffer
+	err := (OS{}).Run(context.Background(), Cmd{Name: "sh", Args: []string{"-c", "sleep 600 & echo $!"}, Stdout: &out})
+	if pid, perr := strconv.Atoi(strings.TrimSpace(out.String())); perr == nil {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if strings.TrimSpace(out.String()) == "" {
+		t.Fatal("no output")
 	}
 }
