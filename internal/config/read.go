@@ -8,7 +8,7 @@ import (
 
 // MaxFileSize is the largest configuration file read: 32 MiB. A device of
 // 100,000 peers, each with a PresharedKey, an Endpoint and two AllowedIPs,
-// is some 20 MB; real files are kilobytes. The cap is there because the
+// is some 24 MB; real files are kilobytes. The cap is there because the
 // file may be anything (a symlink to /dev/urandom, a pipe that never
 // ends), and the parsers hold it whole in memory; the memory the parse of
 // the largest file takes is measured in bench_test.go.
