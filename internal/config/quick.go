@@ -69,6 +69,17 @@ func Split(data []byte, opts Options) (*Lexed, error) {
 	return l, nil
 }
 
+// Directives returns the lines wg-quick consumes itself (Split's
+// Directives) without listing the lines it hands to wg.
+func Directives(data []byte, opts Options) ([]Directive, error) {
+	var ds []Directive
+	err := lex(data, &opts, func(int, string) error { return nil }, func(d Directive) error {
+		ds = append(ds, d)
+		return nil
+	})
+	return ds, err
+}
+
 // Strip is what `wg-quick strip` prints for a file: Split's lines for wg,
 // each with a newline, then one more newline; built as the file is read,
 // without Split's list of lines (a file of short lines would make that

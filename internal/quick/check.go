@@ -223,11 +223,11 @@ func Check(ctx context.Context, file string, data []byte, env CheckEnv) []Findin
 // directiveLines finds the first line of each wg-quick key, for messages.
 func directiveLines(data []byte) map[string]int {
 	m := map[string]int{}
-	l, err := config.Split(data, config.Options{})
+	ds, err := config.Directives(data, config.Options{})
 	if err != nil {
 		return m
 	}
-	for _, d := range l.Directives {
+	for _, d := range ds {
 		k := strings.ToLower(d.Key)
 		if k == "preup" {
 			k = "postup"

@@ -1,12 +1,14 @@
 package quick
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -130,5 +132,29 @@ func BenchmarkCheck(b *testing.B) {
 				Check(context.Background(), "wg0.conf", data, CheckEnv{})
 			}
 		})
+	}
+}
+
+// TestCheckMemoryBounded: check, which reads the file more than once,
+// allocates a small multiple of it however it is made: 8 MiB of blank
+// lines made it list 8 million lines (24 bytes each, 200 times the file
+// with the list's regrowth) before it used config.Directives.
+func TestCheckMemoryBounded(t *testing.T) {
+	for _, tc := range []struct{ name, unit string }{
+		{"blank lines", "\n"},
+		{"directives", "[Interface]\nTable = off\n"},
+		{"minimal peers", "[Peer]\nPublicKey = rH88fXnB0eX4gld6mGOlPI0uEQWNrr4nkzuqOl9fklY=\n"},
+	} {
+		data := bytes.Repeat([]byte(tc.unit), (8<<20)/len(tc.unit))
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		Check(context.Background(), "wg0.conf", data, CheckEnv{})
+		runtime.ReadMemStats(&after)
+		ratio := float64(after.TotalAlloc-before.TotalAlloc) / float64(len(data))
+		t.Logf("%s: %.1f× the input", tc.name, ratio)
+		if ratio > 40 {
+			t.Errorf("%s: check allocated %.1f× the input's %d bytes, want at most 40×", tc.name, ratio, len(data))
+		}
 	}
 }
