@@ -155,7 +155,7 @@ PersistentKeepalive = 25
 		return c
 	}
 
-	t.Run("up", func(t *testing.T) {
+	t.Run("up-then-down", func(t *testing.T) {
 		s := setup(t, "wku")
 		s.writeConfig(t, conf)
 		before := eqSnapshot(t, s)
@@ -167,6 +167,29 @@ PersistentKeepalive = 25
 			requireConverged(t, s, before, true, fmt.Sprintf("up killed at %d, then down", n))
 		})
 		// The last run was not killed: it must come down like any up.
+		s.mustRun(t, "down")
+		requireConverged(t, s, before, true, "up, then down")
+	})
+
+	// An up of the same name finishes the job too: it takes down what the
+	// killed up left (its journal says what) and comes up as a clean up.
+	t.Run("up-then-up", func(t *testing.T) {
+		s := setup(t, "wkv")
+		s.writeConfig(t, conf)
+		before := eqSnapshot(t, s)
+		s.mustRun(t, "up")
+		upState := eqSnapshot(t, s)
+		s.mustRun(t, "down")
+		requireConverged(t, s, before, true, "a clean up and down")
+		matrix(t, s, "up", func(int) {}, func(n int, stderr string) {
+			what := fmt.Sprintf("up killed at %d, then up", n)
+			if out, err := s.run(t, "up"); err != nil {
+				t.Fatalf("%s: %v\n%s\nkilled up:\n%s", what, err, out, stderr)
+			}
+			requireConverged(t, s, upState, false, what)
+			s.mustRun(t, "down")
+			requireConverged(t, s, before, true, what+", then down")
+		})
 		s.mustRun(t, "down")
 		requireConverged(t, s, before, true, "up, then down")
 	})

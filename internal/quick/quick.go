@@ -173,7 +173,11 @@ func (e *Env) upChecks(ctx context.Context, iface string, cfg *config.Config) (t
 	if exists, err := e.Router.LinkExists(iface); err != nil {
 		return 0, err
 	} else if exists {
-		return 0, &Error{fmt.Sprintf("`%s' already exists", iface)}
+		// Unless it is the interface of an up of ours that was killed
+		// before it finished, which up takes down first.
+		if j, _ := e.loadJournal(iface); j == nil || j.Complete {
+			return 0, &Error{fmt.Sprintf("`%s' already exists", iface)}
+		}
 	}
 	if table, err = e.tableFor(cfg); err != nil {
 		return 0, err
@@ -215,15 +219,20 @@ func (e *Env) up(ctx context.Context, iface string, cfg *config.Config, hooks bo
 			return err
 		}
 	}
-	// A journal with no link means an earlier `up` of this name lost its
-	// interface without a `down` (its userspace device was killed, the
-	// link was deleted by hand, the host crashed mid-up): undo what it left
-	// behind first, or its rules would stay forever.
+	// A journal here means an earlier `up` of this name that either lost
+	// its interface without a `down` (its userspace device was killed, the
+	// link was deleted by hand) or was killed before it finished (then the
+	// link may still be there, and upChecks let it pass): undo what it
+	// left behind first, or its rules would stay forever.
 	if old, err := e.loadJournal(iface); err != nil {
 		return err
 	} else if old != nil {
-		e.logf("[!] Cleaning up after an earlier `%s' whose interface is gone.", iface)
-		if err := e.undo(old, false); err != nil {
+		if old.Complete {
+			e.logf("[!] Cleaning up after an earlier `%s' whose interface is gone.", iface)
+		} else {
+			e.logf("[!] Cleaning up after an earlier `%s' that did not finish.", iface)
+		}
+		if err := e.undoDown(old); err != nil {
 			return fmt.Errorf("cleaning up the earlier %s: %w", iface, err)
 		}
 	}
@@ -325,21 +334,32 @@ func (e *Env) tableFor(cfg *config.Config) (int, error) {
 	}
 }
 
+// addLink creates the link, recording it first (write-ahead, as every
+// change): a process killed right after the link appeared leaves a journal
+// that says so, from which the next down or up removes it. Deleting a link
+// that was never made is not an error.
 func (e *Env) addLink(ctx context.Context, iface string, j *Journal) error {
+	if err := j.record(Undo{Kind: "link"}); err != nil {
+		return err
+	}
 	e.cmdf("ip link add dev %s type wireguard", iface)
 	err := e.Router.AddWireGuardLink(iface)
 	if err == nil {
-		return j.record(Undo{Kind: "link"})
+		return nil
 	}
 	if !errors.Is(err, route.ErrLinkTypeUnsupported) || (e.KernelModule != nil && e.KernelModule()) || e.Userspace == nil {
-		return err
+		// Not ours to delete (it may have been made meanwhile by
+		// someone else, EEXIST): forget the record.
+		j.Undo = j.Undo[:len(j.Undo)-1]
+		return errors.Join(err, j.save())
 	}
 	e.logf("[!] Missing WireGuard kernel module. Falling back to slow userspace implementation.")
-	e.cmdf("%s", e.Userspace.Label(iface))
-	if err := e.Userspace.Start(ctx, iface); err != nil {
+	j.Undo[len(j.Undo)-1].Userspace = true
+	if err := j.save(); err != nil {
 		return err
 	}
-	return j.record(Undo{Kind: "link", Userspace: true})
+	e.cmdf("%s", e.Userspace.Label(iface))
+	return e.Userspace.Start(ctx, iface)
 }
 
 // setMTUUp sets the MTU (the configured one, or the smallest MTU of the
