@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -50,7 +51,8 @@ func runKilled(t *testing.T, s *eqSide, verb string, n int) (done bool, stderr s
 
 // killLeftovers lists what a killed run may have left and the next
 // command must have removed: the interface's files in the state
-// directories (lock, temporary journals, and the journal itself when the
+// directories (lock, temporary journals, logs of its applied state other
+// than the one its journal names, and the journal and its log when the
 // interface is gone) and temporary files beside the configuration.
 func killLeftovers(s *eqSide, gone bool) []string {
 	var left []string
@@ -61,13 +63,31 @@ func killLeftovers(s *eqSide, gone bool) []string {
 	} {
 		m, _ := filepath.Glob(pat)
 		for _, f := range m {
-			if !gone && filepath.Base(f) == s.ifname+".json" {
-				continue // the running interface's journal
+			if !gone && (filepath.Base(f) == s.ifname+".json" || filepath.Base(f) == journalLog(f, s.ifname)) {
+				continue // the running interface's journal and its log
 			}
 			left = append(left, f)
 		}
 	}
 	return left
+}
+
+// journalLog is the name of the applied-state log the journal of ifname
+// beside f names ("" if none).
+func journalLog(f, ifname string) string {
+	data, err := os.ReadFile(filepath.Join(filepath.Dir(f), ifname+".json"))
+	if err != nil {
+		return ""
+	}
+	var j struct {
+		Log *struct {
+			Gen int `json:"gen"`
+		} `json:"applied_log"`
+	}
+	if json.Unmarshal(data, &j) != nil || j.Log == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s.applied.%d.log", ifname, j.Log.Gen)
 }
 
 // requireConverged requires the namespace to be want (src_valid_mark

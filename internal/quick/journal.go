@@ -60,8 +60,12 @@ type Journal struct {
 	Reloading bool   `json:"reloading,omitempty"`
 	Undo      []Undo `json:"undo"`
 	// Applied is the configuration in force, the baseline reload compares
-	// a file against. Journals written before reload existed lack it.
+	// a file against. Journals written before reload existed lack it. Its
+	// peers and routes are kept in the log Log names (see appliedlog.go).
 	Applied *Applied `json:"applied,omitempty"`
+	Log     *LogRef  `json:"applied_log,omitempty"`
+	// persisted is what the committed log holds (nil: no log yet).
+	persisted *appliedSet
 
 	path  string
 	write func(path string, data []byte) error // nil: WriteJournal
@@ -168,7 +172,28 @@ func loadJournal(dir, iface string) (*Journal, error) {
 	if err := json.Unmarshal(data, j); err != nil {
 		return nil, fmt.Errorf("reading state %s: %w", j.path, err)
 	}
+	if j.Applied != nil && j.Log != nil {
+		if err := j.readApplied(); err != nil {
+			return nil, err
+		}
+	}
 	return j, nil
+}
+
+// logRefOf reads only which log generation the journal at path names (0:
+// none), without replaying the log.
+func logRefOf(path string) int {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	var j struct {
+		Log *LogRef `json:"applied_log"`
+	}
+	if json.Unmarshal(data, &j) != nil || j.Log == nil {
+		return 0
+	}
+	return j.Log.Gen
 }
 
 // record appends a change and persists the journal before returning, so
@@ -178,21 +203,30 @@ func (j *Journal) record(u Undo) error {
 	return j.save()
 }
 
-// save writes the journal. Applied, a few hundred bytes per peer, is
-// written only when it describes the interface (up complete, no reload
-// under way), so that an up or reload writes it once, at its end, rather
-// than with each record; the records a crash leaves are all down needs.
+// save writes the journal. Applied is written only when it describes the
+// interface (up complete, no reload under way), so that an up or reload
+// commits it once, at its end, rather than with each record (the records a
+// crash leaves are all down needs); and its peers and routes, a few hundred
+// bytes per peer, go to the log as what changed since its last commit.
 func (j *Journal) save() error {
 	if j.path == "" {
 		return nil
 	}
-	out := j
-	if !j.Complete || j.Reloading {
-		c := *j
-		c.Applied = nil
-		out = &c
+	out := *j
+	var committed *appliedSet
+	if !j.Complete || j.Reloading || j.Applied == nil {
+		out.Applied = nil
+	} else {
+		ref, err := j.persistApplied()
+		if err != nil {
+			return fmt.Errorf("writing state: %w", err)
+		}
+		a := *j.Applied
+		a.Peers, a.Routes, a.routeIndex = nil, nil, nil
+		out.Applied, out.Log = &a, ref
+		committed = setOf(j.Applied)
 	}
-	data, err := json.MarshalIndent(out, "", "  ")
+	data, err := json.MarshalIndent(&out, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -202,7 +236,17 @@ func (j *Journal) save() error {
 			return writeFileAtomic(path, data, 0o600, false, j.step)
 		}
 	}
-	return write(j.path, append(data, '\n'))
+	if err := write(j.path, append(data, '\n')); err != nil {
+		return err
+	}
+	if committed != nil {
+		old := j.Log
+		j.Log, j.persisted = out.Log, committed
+		if old != nil && old.Gen != j.Log.Gen {
+			return sweepLogs(j.path, j.Log.Gen, j.step)
+		}
+	}
+	return nil
 }
 
 // WriteJournal writes a journal file atomically (temporary file, rename),
@@ -219,6 +263,9 @@ func (j *Journal) remove() error {
 		return nil
 	}
 	if err := j.step.do("remove", j.path); err != nil {
+		return err
+	}
+	if err := sweepLogs(j.path, 0, j.step); err != nil {
 		return err
 	}
 	if err := os.Remove(j.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -366,7 +413,9 @@ func (e *Env) lock(ctx context.Context, iface string) (unlock func(), err error)
 	if err != nil {
 		return nil, err
 	}
-	_ = removeStaleTemps(journalPath(e.StateDir, iface), e.FileStep)
+	jp := journalPath(e.StateDir, iface)
+	_ = removeStaleTemps(jp, e.FileStep)
+	_ = sweepLogs(jp, logRefOf(jp), e.FileStep)
 	if e.ConfigFile != "" {
 		_ = removeStaleTemps(e.ConfigFile, e.FileStep)
 	}

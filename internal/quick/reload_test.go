@@ -641,24 +641,38 @@ func TestJournalApplied(t *testing.T) {
 	r := newReloadEnv(t)
 	r.up(t, testKeys.Replace(edit(reloadBase, "Address = 10.0.0.2/24=>Address = 10.0.0.2/24\nDNS = 10.0.0.53, example.com")))
 	text := r.journal(t)
-	for _, secret := range []string{testKey(0x10).String(), testKey(0x30).String()} {
-		if strings.Contains(text, secret) {
-			t.Errorf("the journal holds a secret:\n%s", text)
-		}
-	}
 	var j struct {
 		Applied json.RawMessage `json:"applied"`
+		Log     *LogRef         `json:"applied_log"`
 	}
 	if err := json.Unmarshal([]byte(text), &j); err != nil {
 		t.Fatal(err)
 	}
+	if j.Log == nil || j.Log.Gen != 1 {
+		t.Fatalf("journal names no log, or not the first: %+v\n%s", j.Log, text)
+	}
+	logText, err := os.ReadFile(logPath(journalPath(r.StateDir, "wg0"), 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{testKey(0x10).String(), testKey(0x30).String()} {
+		if strings.Contains(text, secret) || strings.Contains(string(logText), secret) {
+			t.Errorf("the journal or its log holds a secret:\n%s\n%s", text, logText)
+		}
+	}
 	got := regexp.MustCompile(`\s+`).ReplaceAllString(string(j.Applied), "")
-	want := testKeys.Replace(`{"public_key":"` + publicOf(testKey(0x10)) + `","listen_port":51820,"addresses":["10.0.0.2/24"],"dns":["10.0.0.53"],"dns_search":["example.com"],` +
-		`"peers":[{"public_key":"<A>","endpoint":"192.0.2.1:51820","allowed_ips":["10.1.0.0/16"]},` +
-		`{"public_key":"<B>","psk_sha256":"` + fingerprint(testKey(0x30)) + `","endpoint":"vpn.example.com:51820","persistent_keepalive":25,"allowed_ips":["10.2.0.0/16","10.3.0.1/32"]}],` +
-		`"routes":[{"prefix":"10.3.0.1/32"},{"prefix":"10.2.0.0/16"},{"prefix":"10.1.0.0/16"}]}`)
+	want := testKeys.Replace(`{"public_key":"` + publicOf(testKey(0x10)) + `","listen_port":51820,"addresses":["10.0.0.2/24"],"dns":["10.0.0.53"],"dns_search":["example.com"]}`)
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("journal's applied (-want +got):\n%s", diff)
+	}
+	wantLog := testKeys.Replace(`{"peer":{"public_key":"<A>","endpoint":"192.0.2.1:51820","allowed_ips":["10.1.0.0/16"]}}
+{"peer":{"public_key":"<B>","psk_sha256":"` + fingerprint(testKey(0x30)) + `","endpoint":"vpn.example.com:51820","persistent_keepalive":25,"allowed_ips":["10.2.0.0/16","10.3.0.1/32"]}}
+{"route":{"prefix":"10.3.0.1/32"}}
+{"route":{"prefix":"10.2.0.0/16"}}
+{"route":{"prefix":"10.1.0.0/16"}}
+`)
+	if diff := cmp.Diff(wantLog, string(logText)); diff != "" || int64(len(logText)) != j.Log.Len {
+		t.Errorf("the log (-want +got, committed %d bytes):\n%s", j.Log.Len, diff)
 	}
 }
 
@@ -698,19 +712,27 @@ AllowedIPs = 10.5.0.0/16
 	}
 }
 
-// TestJournalWritesOnce: the configuration in force (Applied, hundreds of
-// bytes per peer) is written once per up and once per reload, not with
-// every record: an up of a full tunnel with 2,000 peers writes less than
-// twice its final journal, and a reload changing one peer of them writes
-// only its records' small journals plus the final one. Before, each of
-// up's dozen records rewrote every peer.
+// TestJournalWritesOnce: what an up or a reload writes to the journal and
+// its log is proportional to what it changes, not to the peer count: an up
+// of a full tunnel with 2,000 peers writes its peers once (the journal's
+// records are small), and a reload changing one peer of them writes a few
+// hundred bytes of log and small journals. Before, each of up's dozen
+// records rewrote every peer, and a reload rewrote them all.
 func TestJournalWritesOnce(t *testing.T) {
 	r := newReloadEnv(t)
-	var writes, bytes int
+	var journalBytes int
 	r.WriteState = func(path string, data []byte) error {
-		writes++
-		bytes += len(data)
+		journalBytes += len(data)
 		return WriteJournal(path, data)
+	}
+	logBytes := func() int64 {
+		var n int64
+		for _, p := range logFiles(journalPath(r.StateDir, "wg0")) {
+			if st, err := os.Stat(p); err == nil {
+				n += st.Size()
+			}
+		}
+		return n
 	}
 	var text strings.Builder
 	text.WriteString("[Interface]\nPrivateKey = " + testKey(1).String() + "\nAddress = 10.0.0.2/16, fd00::2/64\nDNS = 10.0.0.53\n")
@@ -724,23 +746,101 @@ func TestJournalWritesOnce(t *testing.T) {
 		fmt.Fprintf(&text, "\n[Peer]\nPublicKey = %s\nAllowedIPs = %s\n", wgtypes.Key(k), allowed)
 	}
 	r.up(t, text.String())
-	final, err := os.ReadFile(journalPath(r.StateDir, "wg0"))
-	if err != nil {
-		t.Fatal(err)
+	full := logBytes()
+	if full < 2000*100 || journalBytes > 20000 {
+		t.Errorf("up wrote %d bytes of journals and a log of %d bytes: want the peers once, in the log", journalBytes, full)
 	}
-	if writes < 5 || bytes >= 2*len(final) {
-		t.Errorf("up wrote %d journals, %d bytes in all; the final one is %d bytes: want under twice that", writes, bytes, len(final))
-	}
-	t.Logf("up: %d journal writes, %d bytes (final %d)", writes, bytes, len(final))
+	t.Logf("up: journals %d bytes, log %d bytes", journalBytes, full)
 
-	writes, bytes = 0, 0
+	journalBytes = 0
 	changed := strings.Replace(text.String(), "AllowedIPs = 10.100.5.0/24", "AllowedIPs = 10.99.5.0/24", 1)
 	if err := r.Reload(context.Background(), "wg0", parse(t, changed), ReloadOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	final, _ = os.ReadFile(journalPath(r.StateDir, "wg0"))
-	if bytes >= 2*len(final) {
-		t.Errorf("reload of one peer wrote %d journals, %d bytes in all; the final one is %d bytes", writes, bytes, len(final))
+	grown := logBytes() - full
+	if grown <= 0 || grown > 1000 || journalBytes > 10000 {
+		t.Errorf("reload of one peer: journals %d bytes, log grew by %d bytes; want a few hundred bytes of each", journalBytes, grown)
 	}
-	t.Logf("reload: %d journal writes, %d bytes (final %d)", writes, bytes, len(final))
+	t.Logf("reload of one peer: journals %d bytes, log +%d bytes", journalBytes, grown)
+	// What a later reload reads back is what is in force.
+	j, err := loadJournal(r.StateDir, "wg0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := parse(t, changed)
+	peers, _ := mergePeers(want)
+	if len(j.Applied.Peers) != len(peers) {
+		t.Fatalf("read back %d peers, want %d", len(j.Applied.Peers), len(peers))
+	}
+	for _, p := range j.Applied.Peers {
+		if p.PublicKey == peers[5].key.String() && (len(p.AllowedIPs) != 1 || p.AllowedIPs[0].String() != "10.99.5.0/24") {
+			t.Errorf("peer 5 read back as %+v", p)
+		}
+	}
+}
+
+// TestAppliedLog: the log of the applied state survives what a kill can
+// leave and stays bounded: bytes past the committed length (a writer
+// killed mid-append) are ignored when read and cut by the next append; a
+// log grown past twice its base is written afresh under the next
+// generation and the old file removed; after every reload what is read
+// back is what a fresh up of the same file records.
+func TestAppliedLog(t *testing.T) {
+	r := newReloadEnv(t)
+	base := testKeys.Replace(reloadBase)
+	r.up(t, base)
+	jp := journalPath(r.StateDir, "wg0")
+	want := func() string { return r.applied(t) }
+	first := want()
+
+	// A killed append: garbage after the committed bytes.
+	f, err := os.OpenFile(logPath(jp, 1), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"del_peer":"` + publicOf(testKey(0xA0)) + `"}` + "\n{\"peer\":{tor")
+	f.Close()
+	if got := want(); got != first {
+		t.Fatalf("an uncommitted tail was read:\n%s\nwant\n%s", got, first)
+	}
+
+	// Many reloads between two files: the log is compacted now and then.
+	other := edit(base, "AllowedIPs = 10.1.0.0/16=>AllowedIPs = 10.9.0.0/16")
+	fresh := newReloadEnv(t)
+	fresh.up(t, other)
+	wantOther := fresh.applied(t)
+	gens := map[int]bool{}
+	for i := range 400 {
+		text := base
+		if i%2 == 0 {
+			text = other
+		}
+		if err := r.Reload(context.Background(), "wg0", parse(t, text), ReloadOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		got, w := want(), first
+		if i%2 == 0 {
+			w = wantOther
+		}
+		if got != w {
+			t.Fatalf("reload %d read back\n%s\nwant\n%s", i, got, w)
+		}
+		files := logFiles(jp)
+		if len(files) != 1 {
+			t.Fatalf("reload %d: log files %v, want one", i, files)
+		}
+		for g := range files {
+			gens[g] = true
+		}
+	}
+	if len(gens) < 2 {
+		t.Errorf("400 reloads never compacted the log (generations %v)", gens)
+	}
+	// Down removes the log with the journal.
+	if err := r.Down(context.Background(), "wg0", parse(t, base), ""); err != nil {
+		t.Fatal(err)
+	}
+	if files := logFiles(jp); len(files) != 0 {
+		t.Errorf("after down: %v", files)
+	}
 }
