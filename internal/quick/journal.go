@@ -1,6 +1,7 @@
 package quick
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -68,8 +69,22 @@ type Journal struct {
 	persisted *appliedSet
 
 	path  string
+	read  []byte                               // the file as it was read (nil: not read)
 	write func(path string, data []byte) error // nil: WriteJournal
 	step  FileStep                             // nil: none
+}
+
+// current reports whether the journal file still holds what j was read
+// from, so that j, read without the lock, may serve under it. The file is
+// small (the peers are in the log it names, with its committed length),
+// so comparing it is cheap and, unlike an inode number, cannot be fooled
+// by a reused inode.
+func (j *Journal) current() bool {
+	if j.read == nil {
+		return false
+	}
+	data, err := os.ReadFile(j.path)
+	return err == nil && bytes.Equal(data, j.read)
 }
 
 // Applied is the configuration in force on an interface, as the last up or
@@ -168,7 +183,7 @@ func loadJournal(dir, iface string) (*Journal, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("reading state: %w", err)
 	}
-	j := &Journal{path: journalPath(dir, iface)}
+	j := &Journal{path: journalPath(dir, iface), read: data}
 	if err := json.Unmarshal(data, j); err != nil {
 		return nil, fmt.Errorf("reading state %s: %w", j.path, err)
 	}
@@ -180,20 +195,32 @@ func loadJournal(dir, iface string) (*Journal, error) {
 	return j, nil
 }
 
-// logRefOf reads only which log generation the journal at path names (0:
-// none), without replaying the log.
-func logRefOf(path string) int {
+// journalHead is what can be known of a journal without replaying its
+// applied-state log.
+type journalHead struct {
+	Complete bool    `json:"complete"`
+	Log      *LogRef `json:"applied_log"`
+}
+
+// peekJournal reads a journal's head (nil: no journal, or unreadable).
+func peekJournal(path string) *journalHead {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return 0
+		return nil
 	}
-	var j struct {
-		Log *LogRef `json:"applied_log"`
+	var h journalHead
+	if json.Unmarshal(data, &h) != nil {
+		return nil
 	}
-	if json.Unmarshal(data, &j) != nil || j.Log == nil {
-		return 0
+	return &h
+}
+
+// logGen is the log generation the journal at path names (0: none).
+func logGen(path string) int {
+	if h := peekJournal(path); h != nil && h.Log != nil {
+		return h.Log.Gen
 	}
-	return j.Log.Gen
+	return 0
 }
 
 // record appends a change and persists the journal before returning, so
@@ -386,22 +413,37 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode, durable bool, s
 }
 
 // lockExisting takes iface's lock and checks that iface is a WireGuard
-// interface, with wg-quick's message when it is not: the start of every
-// verb that works on a running interface (reload, reresolve).
+// interface: the start of every verb that works on a running interface
+// (save, reload, reresolve).
 func (e *Env) lockExisting(ctx context.Context, iface string) (unlock func(), err error) {
 	unlock, err = e.lock(ctx, iface)
 	if err != nil {
 		return nil, err
 	}
-	names, err := e.Device.Names()
-	if err == nil && !slices.Contains(names, iface) {
-		err = &Error{fmt.Sprintf("`%s' is not a WireGuard interface", iface)}
-	}
-	if err != nil {
+	if err := e.requireWireGuard(iface); err != nil {
 		unlock()
 		return nil, err
 	}
 	return unlock, nil
+}
+
+// requireWireGuard fails, with wg-quick's message, unless iface is a
+// WireGuard interface.
+func (e *Env) requireWireGuard(iface string) error {
+	names, err := e.Device.Names()
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(names, iface) {
+		return notWireGuard(iface)
+	}
+	return nil
+}
+
+// notWireGuard is wg-quick's error for a name that is no WireGuard
+// interface.
+func notWireGuard(iface string) error {
+	return &Error{fmt.Sprintf("`%s' is not a WireGuard interface", iface)}
 }
 
 // lock takes iface's lock (see lock) and then removes the temporary files
@@ -415,7 +457,7 @@ func (e *Env) lock(ctx context.Context, iface string) (unlock func(), err error)
 	}
 	jp := journalPath(e.StateDir, iface)
 	_ = removeStaleTemps(jp, e.FileStep)
-	_ = sweepLogs(jp, logRefOf(jp), e.FileStep)
+	_ = sweepLogs(jp, logGen(jp), e.FileStep)
 	if e.ConfigFile != "" {
 		_ = removeStaleTemps(e.ConfigFile, e.FileStep)
 	}

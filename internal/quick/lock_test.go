@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/wgtools/wgtools/internal/config"
 )
 
@@ -188,5 +189,40 @@ func TestLookupsOutsideTheLock(t *testing.T) {
 	}
 	if ep := r.f.devices["wg0"].Peers[0].Endpoint; ep == nil || ep.String() != "198.51.100.77:51820" {
 		t.Errorf("endpoint after the lookups: %v", ep)
+	}
+}
+
+// TestReloadJournalChangedDuringLookup: reload reads the journal without
+// the lock to look names up, and uses that reading under the lock only if
+// the journal is unchanged. Here another reload (A → C) runs while the
+// first (A → B) waits in its lookup; the first must then compare B with
+// C, not with the A it read, and end exactly where a fresh up of B ends.
+func TestReloadJournalChangedDuringLookup(t *testing.T) {
+	base := testKeys.Replace(reloadBase)
+	confB := edit(base, "Endpoint = 192.0.2.1:51820=>Endpoint = b.example.com:51820", "AllowedIPs = 10.1.0.0/16=>AllowedIPs = 10.8.0.0/16")
+	confC := edit(base, "AllowedIPs = 10.2.0.0/16, 10.3.0.1/32=>AllowedIPs = 10.7.0.0/16")
+	r := newReloadEnv(t)
+	r.up(t, base)
+	g := gateResolver{asked: make(chan string), release: make(chan struct{})}
+	r.Resolver = g
+	done := make(chan error, 1)
+	go func() { done <- r.Reload(context.Background(), "wg0", parse(t, confB), ReloadOptions{}) }()
+	<-g.asked
+	// C's names are all unchanged: its reload looks nothing up.
+	if err := r.Reload(context.Background(), "wg0", parse(t, confC), ReloadOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	g.release <- struct{}{}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	fresh := newReloadEnv(t)
+	fresh.Resolver = fakeResolver{"b.example.com": {netip.MustParseAddr("198.51.100.77")}, "vpn.example.com": testNames["vpn.example.com"]}
+	fresh.up(t, confB)
+	if got, want := r.state(false), fresh.state(false); got != want {
+		t.Errorf("after A→B with A→C in between (-fresh up of B +got):\n%s", cmp.Diff(want, got))
+	}
+	if got, want := r.applied(t), fresh.applied(t); got != want {
+		t.Errorf("journal (-fresh up of B +got):\n%s", cmp.Diff(want, got))
 	}
 }

@@ -175,7 +175,7 @@ func (e *Env) upChecks(ctx context.Context, iface string, cfg *config.Config) (t
 	} else if exists {
 		// Unless it is the interface of an up of ours that was killed
 		// before it finished, which up takes down first.
-		if j, _ := e.loadJournal(iface); j == nil || j.Complete {
+		if h := peekJournal(journalPath(e.StateDir, iface)); h == nil || h.Complete {
 			return 0, &Error{fmt.Sprintf("`%s' already exists", iface)}
 		}
 	}
@@ -727,7 +727,7 @@ func (e *Env) Down(ctx context.Context, iface string, cfg *config.Config, file s
 	}
 	if !slices.Contains(names, iface) {
 		if j == nil {
-			return &Error{fmt.Sprintf("`%s' is not a WireGuard interface", iface)}
+			return notWireGuard(iface)
 		}
 		// The interface is gone (its userspace device was killed, or the
 		// link deleted by hand) but what up set around it is not: remove

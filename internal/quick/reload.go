@@ -55,7 +55,8 @@ type ReloadOptions struct {
 // A change the UAPI cannot express is made by removing the peer and adding
 // it again, which resets its session: an Endpoint deleted from the file.
 func (e *Env) Reload(ctx context.Context, iface string, cfg *config.Config, opts ReloadOptions) error {
-	if err := e.preresolve(ctx, iface, cfg); err != nil {
+	pre, err := e.preresolve(ctx, iface, cfg)
+	if err != nil {
 		return err
 	}
 	unlock, err := e.lockExisting(ctx, iface)
@@ -63,10 +64,15 @@ func (e *Env) Reload(ctx context.Context, iface string, cfg *config.Config, opts
 		return err
 	}
 	defer unlock()
-	j, err := e.loadJournal(iface)
+	// The journal read for preresolve serves if no one wrote it since
+	// (replaying the applied-state log again would be the same work).
+	j := pre
+	if j == nil || !j.current() {
+		if j, err = e.loadJournal(iface); err != nil {
+			return err
+		}
+	}
 	switch {
-	case err != nil:
-		return err
 	case j == nil:
 		return &Error{fmt.Sprintf("`%s' was not brought up by wg-quick (no state in %s)", iface, e.StateDir)}
 	case !j.Complete:
@@ -129,17 +135,19 @@ func (e *Env) restart(ctx context.Context, iface string, cfg *config.Config, j *
 // preresolve looks up, before Reload takes the lock, the endpoint names
 // reload will send: those that differ from the journal's, read without the
 // lock (it is replaced whole, never written in place). Under the lock,
-// resolve looks up only what a change meanwhile added to that.
-func (e *Env) preresolve(ctx context.Context, iface string, cfg *config.Config) error {
+// resolve looks up only what a change meanwhile added to that. It returns
+// the journal it read (nil if none could be), for Reload to use when it is
+// still current.
+func (e *Env) preresolve(ctx context.Context, iface string, cfg *config.Config) (*Journal, error) {
 	j, err := e.loadJournal(iface)
-	if err != nil || j == nil || j.Applied == nil {
-		return nil // Reload says what is wrong, under the lock
+	if err != nil || j == nil || j.Applied == nil || j.Reloading {
+		return nil, nil // Reload reads it again and says what is wrong, under the lock
 	}
 	want, err := mergePeers(cfg)
 	if err != nil {
-		return nil
+		return j, nil
 	}
-	return (&reloader{e: e, ctx: ctx, old: j.Applied, want: want}).resolve()
+	return j, (&reloader{e: e, ctx: ctx, old: j.Applied, want: want}).resolve()
 }
 
 // reloader is one run of Reload. Each phase is planned against a model of

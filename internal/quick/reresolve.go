@@ -38,12 +38,8 @@ const StaleHandshake = 135 * time.Second
 // endpoints, against the device as it is then. It does not need the
 // journal: any WireGuard interface can be reresolved.
 func (e *Env) Reresolve(ctx context.Context, iface string, cfg *config.Config) error {
-	names, err := e.Device.Names()
-	if err != nil {
+	if err := e.requireWireGuard(iface); err != nil {
 		return err
-	}
-	if !slices.Contains(names, iface) {
-		return &Error{fmt.Sprintf("`%s' is not a WireGuard interface", iface)}
 	}
 	d, err := e.Device.Get(iface)
 	if err != nil {
