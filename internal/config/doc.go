@@ -31,10 +31,11 @@
 //
 // # Two layers
 //
-// Parsing is split the way wg-quick splits it. The lexical layer (Split)
+// Parsing is split the way wg-quick splits it. The lexical layer (lex)
 // decides, line by line, which lines wg-quick consumes itself (Address, DNS,
 // MTU, Table, hooks, SaveConfig inside [Interface]) and which it hands to wg;
-// it alone is what `wg-quick strip` needs. The semantic layer parses the wg
-// lines with wg's grammar and validates wg-quick's own values, so that
-// `wg-quick up` can refuse a bad file before it touches the system.
+// it alone is what `wg-quick strip` needs (Strip). The semantic layer parses
+// the wg lines with wg's grammar as they come and validates wg-quick's own
+// values (ParseQuick), so that `wg-quick up` can refuse a bad file before
+// it touches the system. Neither keeps a list of lines.
 package config

@@ -147,7 +147,7 @@ func TestParseWGWarnings(t *testing.T) {
 	}
 }
 
-func TestSplitStrip(t *testing.T) {
+func TestLexStripDirectives(t *testing.T) {
 	in := "# leading comment\n" +
 		"  [Interface]  \n" +
 		"Address = 10.0.0.1/24, fd00::1/64 # both\n" +
@@ -167,7 +167,7 @@ func TestSplitStrip(t *testing.T) {
 		"PreDown = echo x=y\n" +
 		"[ Interface ]\n" +
 		"MTU = 9\n"
-	l, err := Split([]byte(in), Options{})
+	directives, err := Directives([]byte(in), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,34 +182,38 @@ func TestSplitStrip(t *testing.T) {
 		"[ Interface ]\n" +
 		"MTU = 9\n" +
 		"\n"
-	if diff := cmp.Diff(wantStrip, string(l.Strip())); diff != "" {
+	stripped, err := Strip([]byte(in), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(wantStrip, string(stripped)); diff != "" {
 		t.Errorf("unexpected strip (-want +got):\n%s", diff)
 	}
 	var keys []string
-	for _, d := range l.Directives {
+	for _, d := range directives {
 		keys = append(keys, d.Key)
 	}
 	if diff := cmp.Diff([]string{"Address", "Address", "DNS", "MTU", "Table", "PostUp", "PostUp", "SaveConfig", "PreDown"}, keys); diff != "" {
 		t.Errorf("unexpected directives (-want +got):\n%s", diff)
 	}
-	if got := l.Directives[5].Raw; got != "iptables -A FORWARD -i %i -j ACCEPT; echo 'a # b' # c" {
+	if got := directives[5].Raw; got != "iptables -A FORWARD -i %i -j ACCEPT; echo 'a # b' # c" {
 		t.Errorf("hook raw text = %q", got)
 	}
-	if got := l.Directives[5].Value; got != "iptables -A FORWARD -i %i -j ACCEPT; echo 'a" {
+	if got := directives[5].Value; got != "iptables -A FORWARD -i %i -j ACCEPT; echo 'a" {
 		t.Errorf("hook stripped text = %q", got)
 	}
 }
 
-func TestSplitSaveConfig(t *testing.T) {
-	_, err := Split([]byte("[Interface]\nSaveConfig = yes\n"), Options{File: "x.conf"})
+func TestLexSaveConfig(t *testing.T) {
+	_, err := Strip([]byte("[Interface]\nSaveConfig = yes\n"), Options{File: "x.conf"})
 	checkErr(t, err, "x.conf:2: `yes' is neither true nor false")
 	// Outside [Interface] SaveConfig is wg's business, not wg-quick's.
-	if _, err := Split([]byte("[Peer]\nSaveConfig = yes\n"), Options{}); err != nil {
+	if _, err := Strip([]byte("[Peer]\nSaveConfig = yes\n"), Options{}); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func TestSplitLastLine(t *testing.T) {
+func TestStripLastLine(t *testing.T) {
 	for in, want := range map[string]string{
 		"[Peer]":        "[Peer]\n\n",
 		"[Peer]\n":      "[Peer]\n\n",
@@ -219,11 +223,11 @@ func TestSplitLastLine(t *testing.T) {
 		"a\x00b\n":      "ab\n\n",
 		"\xef\xbb\xbfx": "\xef\xbb\xbfx\n\n",
 	} {
-		l, err := Split([]byte(in), Options{})
+		stripped, err := Strip([]byte(in), Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := string(l.Strip()); got != want {
+		if got := string(stripped); got != want {
 			t.Errorf("Strip(%q) = %q, want %q", in, got, want)
 		}
 	}

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"math"
 	"net/netip"
@@ -23,54 +22,14 @@ type Directive struct {
 	Raw string
 }
 
-// Line is one line wg-quick hands to wg, trimmed as bash's `read` trims it.
-type Line struct {
-	N    int
-	Text string
-}
-
-// Lexed is a wg-quick file split the way wg-quick splits it.
-type Lexed struct {
-	Directives []Directive
-	WG         []Line
-}
-
 // quickKeys are the keys wg-quick consumes inside [Interface].
 var quickKeys = []string{"Address", "MTU", "DNS", "Table", "PreUp", "PreDown", "PostUp", "PostDown", "SaveConfig"}
 
 // isIFSSpace is bash's default IFS white space, which `read` trims.
 func isIFSSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' }
 
-// Split runs wg-quick's lexical pass over a file. It is all `wg-quick strip`
-// needs, and the only error it reports is the one wg-quick itself reports
-// while reading: a SaveConfig value that is neither true nor false.
-//
-// The rules follow parse_options in wg-quick's linux.bash:
-//   - each line is trimmed of spaces and tabs at both ends (bash `read -r`;
-//     a CR stays, so CRLF lines reach wg with their CR, which wg deletes);
-//   - the key is the text before the first '=' of the line cut at '#',
-//     trimmed of all white space including CR; keys match in any case;
-//   - a key starting with '[' leaves [Interface]; exactly `[Interface]` (any
-//     case, but no inner spaces) enters it;
-//   - inside [Interface] the wg-quick keys are consumed; every other line,
-//     blank and comment lines included, goes to wg unchanged.
-func Split(data []byte, opts Options) (*Lexed, error) {
-	l := &Lexed{}
-	err := lex(data, &opts, func(n int, line string) error {
-		l.WG = append(l.WG, Line{N: n, Text: line})
-		return nil
-	}, func(d Directive) error {
-		l.Directives = append(l.Directives, d)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return l, nil
-}
-
-// Directives returns the lines wg-quick consumes itself (Split's
-// Directives) without listing the lines it hands to wg.
+// Directives returns the lines wg-quick consumes itself (see lex), without
+// listing the lines it hands to wg.
 func Directives(data []byte, opts Options) ([]Directive, error) {
 	var ds []Directive
 	err := lex(data, &opts, func(int, string) error { return nil }, func(d Directive) error {
@@ -80,9 +39,9 @@ func Directives(data []byte, opts Options) ([]Directive, error) {
 	return ds, err
 }
 
-// Strip is what `wg-quick strip` prints for a file: Split's lines for wg,
-// each with a newline, then one more newline; built as the file is read,
-// without Split's list of lines (a file of short lines would make that
+// Strip is what `wg-quick strip` prints for a file: the lines lex hands to
+// wg, each with a newline, then one more newline; built as the file is
+// read, without a list of its lines (a file of short lines would make that
 // list many times the file's size).
 func Strip(data []byte, opts Options) ([]byte, error) {
 	out := make([]byte, 0, len(data)+1)
@@ -96,9 +55,21 @@ func Strip(data []byte, opts Options) ([]byte, error) {
 	return append(out, '\n'), nil
 }
 
-// lex is Split's pass, handing each line to wg (1-based number, trimmed
-// text) or each directive to its callback in file order; it stops at the
-// first error, a callback's or its own.
+// lex runs wg-quick's lexical pass over a file, handing each line for wg
+// (1-based number, trimmed text) or each directive to its callback in file
+// order; it stops at the first error, a callback's or its own. Its own is
+// the one wg-quick itself reports while reading: a SaveConfig value that
+// is neither true nor false.
+//
+// The rules follow parse_options in wg-quick's linux.bash:
+//   - each line is trimmed of spaces and tabs at both ends (bash `read -r`;
+//     a CR stays, so CRLF lines reach wg with their CR, which wg deletes);
+//   - the key is the text before the first '=' of the line cut at '#',
+//     trimmed of all white space including CR; keys match in any case;
+//   - a key starting with '[' leaves [Interface]; exactly `[Interface]` (any
+//     case, but no inner spaces) enters it;
+//   - inside [Interface] the wg-quick keys are consumed; every other line,
+//     blank and comment lines included, goes to wg unchanged.
 func lex(data []byte, opts *Options, wg func(n int, line string) error, directive func(Directive) error) error {
 	inInterface := false
 	// One conversion for the whole input; lines are substrings of it.
@@ -166,18 +137,6 @@ func canonicalQuickKey(key string) string {
 		}
 	}
 	return ""
-}
-
-// Strip returns what `wg-quick strip` prints: the lines wg-quick passes to
-// wg, each with a newline, then one more newline.
-func (l *Lexed) Strip() []byte {
-	var b bytes.Buffer
-	for _, line := range l.WG {
-		b.WriteString(line.Text)
-		b.WriteByte('\n')
-	}
-	b.WriteByte('\n')
-	return b.Bytes()
 }
 
 // ParseQuick parses a wg-quick configuration file: wg-quick's own keys are

@@ -199,11 +199,11 @@ func TestCorpusAgainstReference(t *testing.T) {
 				counts["rejected"]++
 				return
 			}
-			l, err := config.Split(data, config.Options{})
+			stripped, err := config.Strip(data, config.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(refStrip, string(l.Strip())); diff != "" {
+			if diff := cmp.Diff(refStrip, string(stripped)); diff != "" {
 				t.Errorf("strip output differs (-reference +ours):\n%s", diff)
 			}
 			if diff := cmp.Diff(randomPort(c, refState), randomPort(c, d.setconf(t, config.Showconf(c)))); diff != "" {
@@ -251,7 +251,7 @@ func TestSeedsAgainstReference(t *testing.T) {
 			if len(c.Interface.Addresses) != 1 || c.Interface.PrivateKey == nil || len(c.Peers) == 0 {
 				t.Fatalf("seed parsed incompletely: %+v", c.Interface)
 			}
-			l, err := config.Split(data, config.Options{})
+			stripped, err := config.Strip(data, config.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -261,7 +261,7 @@ func TestSeedsAgainstReference(t *testing.T) {
 			if refStrip == "" {
 				t.Fatalf("reference strip failed: %s", msg)
 			}
-			if diff := cmp.Diff(refStrip, string(l.Strip())); diff != "" {
+			if diff := cmp.Diff(refStrip, string(stripped)); diff != "" {
 				t.Errorf("strip output differs (-reference +ours):\n%s", diff)
 			}
 			resolved := []byte(hosts.Replace(string(data)))

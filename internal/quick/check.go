@@ -180,7 +180,7 @@ func Check(ctx context.Context, file string, data []byte, env CheckEnv) []Findin
 		}
 		last := lastAddr(a)
 		for _, b := range held[x+1:] {
-			if last.Less(b.Addr()) || a.Addr().Is4() != b.Addr().Is4() {
+			if last.Less(b.Addr()) { // (IPv4 sorts before IPv6: a family ends here too)
 				break
 			}
 			pa, pb := &cfg.Peers[owner[a]], &cfg.Peers[owner[b]]

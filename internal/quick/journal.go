@@ -70,7 +70,7 @@ type Journal struct {
 
 	path  string
 	read  []byte                               // the file as it was read (nil: not read)
-	write func(path string, data []byte) error // nil: WriteJournal
+	write func(path string, data []byte) error // nil: writeJournal
 	step  FileStep                             // nil: none
 }
 
@@ -259,9 +259,7 @@ func (j *Journal) save() error {
 	}
 	write := j.write
 	if write == nil {
-		write = func(path string, data []byte) error {
-			return writeFileAtomic(path, data, 0o600, false, j.step)
-		}
+		write = func(path string, data []byte) error { return writeJournal(path, data, j.step) }
 	}
 	if err := write(j.path, append(data, '\n')); err != nil {
 		return err
@@ -276,13 +274,13 @@ func (j *Journal) save() error {
 	return nil
 }
 
-// WriteJournal writes a journal file atomically (temporary file, rename),
+// writeJournal writes a journal file atomically (temporary file, rename),
 // mode 0600. No fsync: the journal lives in /run, which does not outlive a
 // reboot, and neither do the links and rules it describes; a killed process
 // is covered by the rename alone. (fsyncs made up to a third of a one-peer
 // `up` on disk-backed /run.)
-func WriteJournal(path string, data []byte) error {
-	return writeFileAtomic(path, data, 0o600, false, nil)
+func writeJournal(path string, data []byte, step FileStep) error {
+	return writeFileAtomic(path, data, 0o600, false, step)
 }
 
 func (j *Journal) remove() error {

@@ -91,9 +91,8 @@ type Env struct {
 	// is, a failing link creation is not a reason to go userspace.
 	KernelModule func() bool
 	StateDir     string
-	// WriteState writes a journal file; nil is WriteJournal. Fault
-	// injection wraps it, so that a journal that cannot be written is
-	// one more step whose failure up must roll back.
+	// WriteState writes a journal file; nil writes it atomically through
+	// FileStep. Tests set it to see each write.
 	WriteState func(path string, data []byte) error
 	// FileStep, if set, is called before each system call of the
 	// journal's and the configuration file's writes (fault injection).

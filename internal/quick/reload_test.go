@@ -723,7 +723,7 @@ func TestJournalWritesOnce(t *testing.T) {
 	var journalBytes int
 	r.WriteState = func(path string, data []byte) error {
 		journalBytes += len(data)
-		return WriteJournal(path, data)
+		return writeJournal(path, data, nil)
 	}
 	logBytes := func() int64 {
 		var n int64
