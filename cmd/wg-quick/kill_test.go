@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -24,10 +25,28 @@ import (
 
 // killCounts tallies one verb's matrix for the log: the calls it makes,
 // the kills, and the kills after which the next command converged.
-type killCounts struct{ steps, killed, converged int }
+type killCounts struct{ steps, stride, killed, converged int }
 
 func (c killCounts) String() string {
+	if c.stride > 1 {
+		return fmt.Sprintf("under %d steps, killed before every %dth: %d killed, %d converged, leftovers 0", c.steps+1, c.stride, c.killed, c.converged)
+	}
 	return fmt.Sprintf("%d steps, %d killed, %d converged, leftovers 0", c.steps, c.killed, c.converged)
+}
+
+// killStride is how many steps apart the kills are: 1 (every step), or
+// WGTOOLS_KILL_STRIDE, with which the VM's kernel stage samples the
+// matrix on kernel links (every step there would take a quarter hour).
+func killStride(t *testing.T) int {
+	v := os.Getenv("WGTOOLS_KILL_STRIDE")
+	if v == "" {
+		return 1
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("WGTOOLS_KILL_STRIDE=%q: want a number from 1", v)
+	}
+	return n
 }
 
 // runKilled runs `wg-quick VERB` with SIGKILL before call n. It reports
@@ -152,9 +171,9 @@ PersistentKeepalive = 25
 	// matrix kills verb before each call in turn; prepare readies the
 	// namespace before each run, converge finishes the job after a kill
 	// and checks the result.
-	matrix := func(t *testing.T, s *eqSide, verb string, prepare func(n int), converge func(n int, stderr string)) killCounts {
-		var c killCounts
-		for n := 1; ; n++ {
+	matrix := func(t *testing.T, s *eqSide, verb string, prepare func(n int), converge func(n int, stderr string)) {
+		c := killCounts{stride: killStride(t)}
+		for n := 1; ; n += c.stride {
 			if n > 400 {
 				t.Fatalf("%s is still killed at call %d; is the loop counting?", verb, n)
 			}
@@ -172,7 +191,6 @@ PersistentKeepalive = 25
 			t.Fatalf("%s was never killed", verb)
 		}
 		t.Logf("kill -9 matrix, %s: %v", verb, c)
-		return c
 	}
 
 	t.Run("up-then-down", func(t *testing.T) {

@@ -234,6 +234,8 @@ func TestDetachedUntilLinkDeleted(t *testing.T) {
 		t.Error(err)
 	} else if !cgoBuild() {
 		requireHardened(t, fmt.Sprintf("daemon (pid %d)", pid), string(status))
+	} else if nettest.InCI() {
+		t.Error("built with cgo, the daemon cannot drop its capabilities, and CI must check that it does: build with CGO_ENABLED=0 (make test does)")
 	}
 	if ppid := parentPID(t, pid); ppid == spawner.Process.Pid {
 		t.Errorf("daemon's parent is still the spawner %d", ppid)
