@@ -162,11 +162,25 @@ AllowedIPs = 10.64.0.0/24
 PersistentKeepalive = 25
 `, k[0], k[1].PublicKey(), k[3].PublicKey())
 
-	setup := func(t *testing.T, prefix string) *eqSide {
+	// setup makes a namespace with an underlay and a side in it with conf
+	// as its file, and returns the namespace's state before any up.
+	setup := func(t *testing.T, prefix string) (*eqSide, eqState) {
 		ns := nettest.NewNetNS(t)
 		peer := nettest.NewNetNS(t)
 		eqUnderlay(t, ns, peer, "under1")
-		return eqNewSide(t, "ours", faultQuick, nil, ns, nettest.UniqueIfName(t, prefix))
+		s := eqNewSide(t, "ours", faultQuick, nil, ns, nettest.UniqueIfName(t, prefix))
+		s.writeConfig(t, conf)
+		return s, eqSnapshot(t, s)
+	}
+	// downConverges runs the down that must finish after a kill of verb at
+	// n: it may find nothing to take down (the kill came before the link),
+	// and must leave the namespace as before.
+	downConverges := func(t *testing.T, s *eqSide, before eqState, verb string, n int, stderr string) {
+		what := fmt.Sprintf("%s killed at %d, then down", verb, n)
+		if out, err := s.run(t, "down"); err != nil && (s.linkExists(t) || !strings.Contains(out, "is not a WireGuard interface")) {
+			t.Fatalf("%s: %v\nkilled %s:\n%s", what, err, verb, stderr)
+		}
+		requireConverged(t, s, before, true, what)
 	}
 	// matrix kills verb before each call in turn; prepare readies the
 	// namespace before each run, converge finishes the job after a kill
@@ -194,15 +208,9 @@ PersistentKeepalive = 25
 	}
 
 	t.Run("up-then-down", func(t *testing.T) {
-		s := setup(t, "wku")
-		s.writeConfig(t, conf)
-		before := eqSnapshot(t, s)
+		s, before := setup(t, "wku")
 		matrix(t, s, "up", func(int) {}, func(n int, stderr string) {
-			out, err := s.run(t, "down")
-			if err != nil && (s.linkExists(t) || !strings.Contains(out, "is not a WireGuard interface")) {
-				t.Fatalf("up killed at %d, then down: %v\nup:\n%s", n, err, stderr)
-			}
-			requireConverged(t, s, before, true, fmt.Sprintf("up killed at %d, then down", n))
+			downConverges(t, s, before, "up", n, stderr)
 		})
 		// The last run was not killed: it must come down like any up.
 		s.mustRun(t, "down")
@@ -212,9 +220,7 @@ PersistentKeepalive = 25
 	// An up of the same name finishes the job too: it takes down what the
 	// killed up left (its journal says what) and comes up as a clean up.
 	t.Run("up-then-up", func(t *testing.T) {
-		s := setup(t, "wkv")
-		s.writeConfig(t, conf)
-		before := eqSnapshot(t, s)
+		s, before := setup(t, "wkv")
 		s.mustRun(t, "up")
 		upState := eqSnapshot(t, s)
 		s.mustRun(t, "down")
@@ -233,24 +239,17 @@ PersistentKeepalive = 25
 	})
 
 	t.Run("down", func(t *testing.T) {
-		s := setup(t, "wkd")
-		s.writeConfig(t, conf)
-		before := eqSnapshot(t, s)
+		s, before := setup(t, "wkd")
 		matrix(t, s, "down", func(int) { s.mustRun(t, "up") }, func(n int, stderr string) {
-			if out, err := s.run(t, "down"); err != nil && (s.linkExists(t) || !strings.Contains(out, "is not a WireGuard interface")) {
-				t.Fatalf("down killed at %d, then down: %v\nfirst down:\n%s", n, err, stderr)
-			}
-			requireConverged(t, s, before, true, fmt.Sprintf("down killed at %d, then down", n))
+			downConverges(t, s, before, "down", n, stderr)
 		})
 		requireConverged(t, s, before, true, "down")
 	})
 
 	for _, next := range []string{"reload", "down"} {
 		t.Run("reload-then-"+next, func(t *testing.T) {
-			s := setup(t, "wkr")
-			pristine := eqSnapshot(t, s)
+			s, pristine := setup(t, "wkr")
 			// The states to converge to: A after up, B after a reload.
-			s.writeConfig(t, conf)
 			s.mustRun(t, "up")
 			stateA := eqSnapshot(t, s)
 			s.writeConfig(t, confB)
@@ -271,10 +270,7 @@ PersistentKeepalive = 25
 					requireConverged(t, s, stateA, false, what+", then back to A")
 					return
 				}
-				if out, err := s.run(t, "down"); err != nil {
-					t.Fatalf("%s: %v\n%s\nkilled reload:\n%s", what, err, out, stderr)
-				}
-				requireConverged(t, s, pristine, true, what)
+				downConverges(t, s, pristine, "reload", n, stderr)
 				s.writeConfig(t, conf)
 				s.mustRun(t, "up")
 			})
@@ -286,9 +282,7 @@ PersistentKeepalive = 25
 	}
 
 	t.Run("save", func(t *testing.T) {
-		s := setup(t, "wks")
-		s.writeConfig(t, conf)
-		before := eqSnapshot(t, s)
+		s, before := setup(t, "wks")
 		s.mustRun(t, "up")
 		// What save writes: the running device, here with a peer added
 		// after up, so that it differs from the file.
