@@ -191,6 +191,9 @@ lifecycle() {
 		pid=$(pgrep -f "[w]g-quick userspace.* $ifname\$" | head -1)
 		expect "the embedded device (pid ${pid:-none}) runs in the unit's cgroup $cg" grep -qx "${pid:-x}" "/sys/fs/cgroup$cg/cgroup.procs"
 		expect "systemctl status shows the device process" sh -c "systemctl status --no-pager -l wg-quick@$ifname | grep -q 'userspace'"
+		# Hardened (userspace.Harden): CAP_NET_BIND_SERVICE, CAP_NET_ADMIN
+		# and CAP_SYS_ADMIN alone, no new privileges, under the unit.
+		expect "the device keeps only its three capabilities and no_new_privs" sh -c "grep -q '^CapEff:[[:space:]]*0000000000201400\$' /proc/${pid:-x}/status && grep -q '^CapBnd:[[:space:]]*0000000000201400\$' /proc/${pid:-x}/status && grep -q '^NoNewPrivs:[[:space:]]*1\$' /proc/${pid:-x}/status"
 	fi
 
 	# reload applies a changed file: a second peer, and the first one's
