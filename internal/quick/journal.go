@@ -342,16 +342,12 @@ func removeStaleTemps(path string, step FileStep) error {
 
 // writeFileAtomic writes a file so that a crash leaves either the old or
 // the new content: a temporary file in the same directory, fsync (when
-// durable), rename, then fsync of the directory (when durable).
-//
-// Temporary files a killed writer left beside path (named as this one
-// makes them; they may hold a private key) are removed first. Every writer
-// of path holds the lock of path's interface, so none of them is live.
+// durable), rename, then fsync of the directory (when durable). The
+// temporary file a killed writer leaves (it may hold a private key) is
+// removed by the next command on the interface, once it holds the lock
+// (Env.lock); every writer holds it, so none of them is live then.
 func writeFileAtomic(path string, data []byte, mode os.FileMode, durable bool, step FileStep) error {
 	dir := filepath.Dir(path)
-	if err := removeStaleTemps(path, step); err != nil {
-		return err
-	}
 	if err := step.do("create", path); err != nil {
 		return err
 	}
