@@ -1,27 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
-	"github.com/spf13/cobra"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
 	"github.com/wgtools/wgtools/internal/keys"
 )
 
-// newGenkeyCommand builds `genkey` (a clamped Curve25519 private key) and
-// `genpsk` (32 random bytes), which share everything but the clamping.
-func newGenkeyCommand(e *env, name string) *cobra.Command {
-	return &cobra.Command{
-		Use:                name,
-		DisableFlagParsing: true,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runGenkey(e, name, args)
-		},
-	}
-}
-
-func runGenkey(e *env, name string, args []string) error {
+func runGenkey(_ context.Context, e *env, name string, args []string) error {
 	if len(args) != 0 {
 		fmt.Fprintf(e.stderr, "Usage: %s %s\n", e.prog, name)
 		return errFailed

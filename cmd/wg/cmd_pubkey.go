@@ -1,26 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
-
-	"github.com/spf13/cobra"
 
 	"github.com/wgtools/wgtools/internal/keys"
 )
 
-func newPubkeyCommand(e *env) *cobra.Command {
-	return &cobra.Command{
-		Use:                "pubkey",
-		DisableFlagParsing: true,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runPubkey(e, args)
-		},
-	}
-}
-
 // runPubkey reads a private key from standard input as wg does: exactly 44
 // bytes, then only NULs and white space until EOF.
-func runPubkey(e *env, args []string) error {
+func runPubkey(_ context.Context, e *env, _ string, args []string) error {
 	if len(args) != 0 {
 		fmt.Fprintf(e.stderr, "Usage: %s pubkey\n", e.prog)
 		return errFailed

@@ -7,7 +7,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/spf13/cobra"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
 	"github.com/wgtools/wgtools/internal/config"
@@ -17,17 +16,7 @@ import (
 
 const setUsage = "Usage: %s %s <interface> [listen-port <port>] [fwmark <mark>] [private-key <file path>] [peer <base64 public key> [remove] [preshared-key <file path>] [endpoint <ip>:<port>] [persistent-keepalive <interval seconds>] [allowed-ips [+|-]<ip1>/<cidr1>[,[+|-]<ip2>/<cidr2>]...] ]...\n"
 
-func newSetCommand(e *env) *cobra.Command {
-	return &cobra.Command{
-		Use:                "set",
-		DisableFlagParsing: true,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runSet(cmd.Context(), e, args)
-		},
-	}
-}
-
-func runSet(ctx context.Context, e *env, args []string) error {
+func runSet(ctx context.Context, e *env, _ string, args []string) error {
 	if len(args) < 2 {
 		fmt.Fprintf(e.stderr, setUsage, e.prog, "set")
 		return errFailed

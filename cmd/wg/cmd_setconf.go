@@ -6,24 +6,11 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/spf13/cobra"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
 	"github.com/wgtools/wgtools/internal/config"
 	"github.com/wgtools/wgtools/internal/device"
 )
-
-// newSetconfCommand builds setconf, addconf and syncconf, which share the
-// file handling and differ in what they send.
-func newSetconfCommand(e *env, name string) *cobra.Command {
-	return &cobra.Command{
-		Use:                name,
-		DisableFlagParsing: true,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runSetconf(cmd.Context(), e, name, args)
-		},
-	}
-}
 
 func runSetconf(ctx context.Context, e *env, sub string, args []string) error {
 	if len(args) != 2 {
@@ -107,21 +94,15 @@ func runSetconf(ctx context.Context, e *env, sub string, args []string) error {
 	return e.apply(name, req)
 }
 
-func newShowconfCommand(e *env) *cobra.Command {
-	return &cobra.Command{
-		Use:                "showconf",
-		DisableFlagParsing: true,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				fmt.Fprintf(e.stderr, "Usage: %s showconf <interface>\n", e.prog)
-				return errFailed
-			}
-			d, err := e.get(args[0])
-			if err != nil {
-				return err
-			}
-			_, err = e.stdout.Write(config.Showconf(device.Config(d)))
-			return err
-		},
+func runShowconf(_ context.Context, e *env, _ string, args []string) error {
+	if len(args) != 1 {
+		fmt.Fprintf(e.stderr, "Usage: %s showconf <interface>\n", e.prog)
+		return errFailed
 	}
+	d, err := e.get(args[0])
+	if err != nil {
+		return err
+	}
+	_, err = e.stdout.Write(config.Showconf(device.Config(d)))
+	return err
 }

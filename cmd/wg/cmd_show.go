@@ -1,12 +1,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"time"
 
-	"github.com/spf13/cobra"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
 	"github.com/wgtools/wgtools/internal/config"
@@ -15,16 +15,6 @@ import (
 )
 
 const showUsage = "Usage: %s %s { <interface> | all | interfaces } [public-key | private-key | listen-port | fwmark | peers | preshared-keys | endpoints | allowed-ips | latest-handshakes | transfer | persistent-keepalive | dump]\n"
-
-func newShowCommand(e *env) *cobra.Command {
-	return &cobra.Command{
-		Use:                "show",
-		DisableFlagParsing: true,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runShow(e, args)
-		},
-	}
-}
 
 // showOptions reads WG_COLOR_MODE and WG_HIDE_KEYS as wg does: exact,
 // case-sensitive values; colour by default only on a terminal.
@@ -47,7 +37,7 @@ func (e *env) showOptions() show.Options {
 // interface, printing per-interface errors and going on; the exit status is
 // 1 only when there were interfaces and none could be printed, or when a
 // field name is invalid.
-func runShow(e *env, args []string) error {
+func runShow(_ context.Context, e *env, _ string, args []string) error {
 	usage := func() error {
 		fmt.Fprintf(e.stderr, showUsage, e.prog, "show")
 		return errFailed

@@ -5,21 +5,11 @@ package main
 import (
 	"context"
 	"os"
-	"os/signal"
-	"runtime/debug"
-	"syscall"
 )
 
 func main() {
-	// wg is short-lived and what it builds (a device of perhaps 50,000
-	// peers, its text) stays live until it exits, so the collector's
-	// cycles at the default GOGC find little garbage: a fifth of
-	// `wg show dump` on 10,000 peers. GOGC in the environment still wins.
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	// No signal handling: as with wg, SIGINT and SIGTERM end the process
+	// at once (nothing wg does needs undoing), and starting the runtime's
+	// signal goroutine would cost every `wg genkey` in a loop.
+	os.Exit(run(context.Background(), os.Args, os.Stdin, os.Stdout, os.Stderr))
 }

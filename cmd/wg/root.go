@@ -7,8 +7,6 @@ import (
 	"io"
 	"os"
 
-	"github.com/spf13/cobra"
-
 	"github.com/wgtools/wgtools/internal/config"
 	"github.com/wgtools/wgtools/internal/device"
 )
@@ -28,17 +26,30 @@ type env struct {
 	dev    *device.Client // opened on first use
 }
 
-// subcommands is wg's table, in the order its usage text lists them.
-var subcommands = []struct{ name, description string }{
-	{"show", "Shows the current configuration and device information"},
-	{"showconf", "Shows the current configuration of a given WireGuard interface, for use with `setconf'"},
-	{"set", "Change the current configuration, add peers, remove peers, or change peers"},
-	{"setconf", "Applies a configuration file to a WireGuard interface"},
-	{"addconf", "Appends a configuration file to a WireGuard interface"},
-	{"syncconf", "Synchronizes a configuration file to a WireGuard interface"},
-	{"genkey", "Generates a new private key and writes it to stdout"},
-	{"genpsk", "Generates a new preshared key and writes it to stdout"},
-	{"pubkey", "Reads a private key from stdin and writes a public key to stdout"},
+// subcommand is one entry of wg's table: its name, the line the usage text
+// gives it, and what runs it. A subcommand receives every argument after its
+// name: wg has no options in the getopt sense (a subcommand's --help is just
+// an argument it does not expect), so each one checks its own arguments.
+type subcommand struct {
+	name, description string
+	run               func(ctx context.Context, e *env, name string, args []string) error
+}
+
+// subcommands is wg's table, in the order its usage text lists them. A
+// plain table rather than a command library: wg's grammar is one word and
+// the words after it, and `wg genkey` in a loop pays for every package
+// initialiser and allocation made before the key is written (see
+// bench/README.md for the measurement).
+var subcommands = []subcommand{
+	{"show", "Shows the current configuration and device information", runShow},
+	{"showconf", "Shows the current configuration of a given WireGuard interface, for use with `setconf'", runShowconf},
+	{"set", "Change the current configuration, add peers, remove peers, or change peers", runSet},
+	{"setconf", "Applies a configuration file to a WireGuard interface", runSetconf},
+	{"addconf", "Appends a configuration file to a WireGuard interface", runSetconf},
+	{"syncconf", "Synchronizes a configuration file to a WireGuard interface", runSetconf},
+	{"genkey", "Generates a new private key and writes it to stdout", runGenkey},
+	{"genpsk", "Generates a new preshared key and writes it to stdout", runGenkey},
+	{"pubkey", "Reads a private key from stdin and writes a public key to stdout", runPubkey},
 }
 
 func writeUsage(w io.Writer, prog string) {
@@ -74,55 +85,29 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if len(rest) == 0 {
 		rest = []string{"show"}
 	}
+	var sub *subcommand
+	for i := range subcommands {
+		if subcommands[i].name == rest[0] {
+			sub = &subcommands[i]
+		}
+	}
+	if sub == nil {
+		fmt.Fprintf(stderr, "Invalid subcommand: %s\n", config.Quote(rest[0]))
+		writeUsage(stderr, e.prog)
+		return 1
+	}
 	defer func() {
 		if e.dev != nil {
 			e.dev.Close()
 		}
 	}()
-	root := newRootCommand(e)
-	sub, _, err := root.Find(rest)
-	if err != nil || sub == root || sub.Name() != rest[0] {
-		fmt.Fprintf(stderr, "Invalid subcommand: %s\n", config.Quote(rest[0]))
-		writeUsage(stderr, e.prog)
-		return 1
-	}
-	root.SetArgs(rest)
-	root.SetContext(ctx)
-	if err := root.Execute(); err != nil {
+	if err := sub.run(ctx, e, sub.name, rest[1:]); err != nil {
 		if !errors.Is(err, errFailed) {
 			fmt.Fprintln(stderr, err)
 		}
 		return 1
 	}
 	return 0
-}
-
-// newRootCommand builds the cobra tree. wg has no options in the getopt
-// sense (a subcommand's --help is just an argument it does not expect), so
-// every subcommand disables flag parsing and checks its own arguments.
-func newRootCommand(e *env) *cobra.Command {
-	root := &cobra.Command{
-		Use:               e.prog,
-		SilenceUsage:      true,
-		SilenceErrors:     true,
-		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
-	}
-	root.SetHelpCommand(&cobra.Command{Hidden: true})
-	root.SetIn(e.stdin)
-	root.SetOut(e.stdout)
-	root.SetErr(e.stderr)
-	root.AddCommand(
-		newShowCommand(e),
-		newShowconfCommand(e),
-		newSetCommand(e),
-		newSetconfCommand(e, "setconf"),
-		newSetconfCommand(e, "addconf"),
-		newSetconfCommand(e, "syncconf"),
-		newGenkeyCommand(e, "genkey"),
-		newGenkeyCommand(e, "genpsk"),
-		newPubkeyCommand(e),
-	)
-	return root
 }
 
 // stdoutFile returns w as an *os.File when it is one, for the checks wg

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"math"
 	"net/netip"
-	"regexp"
 	"strings"
 )
 
@@ -158,9 +157,13 @@ func ParseQuick(data []byte, opts Options) (*Config, error) {
 	return p.finish()
 }
 
-// dnsServerPattern is wg-quick's test for "this DNS entry is a server, not
-// a search domain".
-var dnsServerPattern = regexp.MustCompile(`(^[0-9.]+$)|(^.*:.*$)`)
+// isDNSServer is wg-quick's test for "this DNS entry is a server, not a
+// search domain": the regular expression (^[0-9.]+$)|(^.*:.*$), written out
+// so that no program linking this package compiles a regexp at start-up
+// (a word never holds a newline, the one character `.` would not match).
+func isDNSServer(w string) bool {
+	return strings.Contains(w, ":") || (w != "" && strings.Trim(w, "0123456789.") == "")
+}
 
 // words splits a value as bash splits an unquoted expansion after wg-quick
 // turned commas into spaces. (bash would also expand glob patterns; no valid
@@ -182,7 +185,7 @@ func applyDirective(ifc *Interface, d Directive) error {
 		}
 	case "DNS":
 		for _, w := range words(d.Value) {
-			if !dnsServerPattern.MatchString(w) {
+			if !isDNSServer(w) {
 				ifc.DNSSearch = append(ifc.DNSSearch, w)
 				continue
 			}

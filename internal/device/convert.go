@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"sync"
 	"syscall"
 	"time"
 
@@ -31,7 +32,17 @@ const (
 // ErrRemoveAllowedIP is returned for the upstream `-ADDR` allowed-ip syntax
 // where it cannot be sent: to a kernel device through wgctrl, which cannot
 // express it yet, or in a request built by WGConfig.
-var ErrRemoveAllowedIP = fmt.Errorf("removing a single allowed IP (-ADDR) is not supported by this device interface: %w", syscall.EOPNOTSUPP)
+var ErrRemoveAllowedIP error = removeAllowedIPError{}
+
+// removeAllowedIPError is ErrRemoveAllowedIP's type: a constant that
+// unwraps to EOPNOTSUPP, built without fmt at start-up.
+type removeAllowedIPError struct{}
+
+func (removeAllowedIPError) Error() string {
+	return "removing a single allowed IP (-ADDR) is not supported by this device interface: " + syscall.EOPNOTSUPP.Error()
+}
+
+func (removeAllowedIPError) Unwrap() error { return syscall.EOPNOTSUPP }
 
 // Request is a configuration request that may also remove single allowed
 // IPs (the upstream `-ADDR` syntax): Remove[i] lists the prefixes to take
@@ -140,25 +151,32 @@ func IPNet(p netip.Prefix) net.IPNet {
 	return net.IPNet{IP: p.Addr().AsSlice(), Mask: cidrMask(p.Bits(), p.Addr().BitLen())}
 }
 
-// masks4 and masks6 hold every netmask once: allowed IPs share them rather
-// than allocating one each (a device may have hundreds of thousands). They
-// are never written to.
-var masks4, masks6 = func() (m4 [33]net.IPMask, m6 [129]net.IPMask) {
-	for i := range m4 {
-		m4[i] = net.CIDRMask(i, 32)
+// netmasks holds every netmask once: allowed IPs share them rather than
+// allocating one each (a device may have hundreds of thousands). They are
+// never written to. Built on first use, not at start-up: `wg genkey` has no
+// use for 162 masks.
+var netmasks = sync.OnceValue(func() *maskTable {
+	m := new(maskTable)
+	for i := range m.v4 {
+		m.v4[i] = net.CIDRMask(i, 32)
 	}
-	for i := range m6 {
-		m6[i] = net.CIDRMask(i, 128)
+	for i := range m.v6 {
+		m.v6[i] = net.CIDRMask(i, 128)
 	}
-	return
-}()
+	return m
+})
+
+type maskTable struct {
+	v4 [33]net.IPMask
+	v6 [129]net.IPMask
+}
 
 func cidrMask(bits, total int) net.IPMask {
 	if total == 32 && bits >= 0 && bits <= 32 {
-		return masks4[bits]
+		return netmasks().v4[bits]
 	}
 	if total == 128 && bits >= 0 && bits <= 128 {
-		return masks6[bits]
+		return netmasks().v6[bits]
 	}
 	return net.CIDRMask(bits, total)
 }
