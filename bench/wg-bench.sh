@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
 # Benchmarks our wg against the installed reference (/usr/bin/wg) on a
-# wireguard-go device in a private network namespace, interleaving the two
-# so that both see the same machine state. Prints a markdown table of
-# median wall-clock times of whole processes.
+# wireguard-go device in a private network namespace. Prints a markdown
+# table: median wall-clock times of whole processes, the two tools (and the
+# Go floor, a hello-world) interleaved round by round by bench/pairtime,
+# which runs inside the namespace so that no `ip netns exec` is timed.
 #
-#   bench/wg-bench.sh [PEERS...]     (default: 1000 10000 50000)
-#   RUNS=7 (runs per median), CMDS="show IF dump,showconf IF" (a subset)
+#   bench/wg-bench.sh [PEERS...]     (default: 1000 2000 10000)
+#   RUNS=21 (rounds per median), START=0 (skip the start-up rows),
+#   CMDS="show IF dump,showconf IF" (a subset of the device rows)
 #
-# Needs root, wireguard-go and the reference wg. Cleans up after itself.
+# Needs root, wireguard-go, the reference wg and GNU time (for peak RSS).
+# Cleans up after itself.
 set -euo pipefail
+umask 077
 cd "$(dirname "$0")/.."
-sizes=("${@:-1000 10000 50000}")
+sizes=("${@:-1000 2000 10000}")
 read -r -a sizes <<<"${sizes[*]}"
-runs=${RUNS:-7}
+runs=${RUNS:-21}
 ref=/usr/bin/wg
-ours=$PWD/bin/wg
 work=$(mktemp -d)
+ours=$work/wg
 ns=wgbench$$
 ifc=wgb$$
 cleanup() {
@@ -27,41 +31,79 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-CGO_ENABLED=0 go build -trimpath -o "$ours" ./cmd/wg
+# Built as `make build` builds what `make install` installs.
+CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$ours" ./cmd/wg
+CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$work/floor" ./bench/floor
 go build -o "$work/genconf" ./bench/genconf
+go build -o "$work/pairtime" ./bench/pairtime
 ip netns add "$ns"
 ip netns exec "$ns" env WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 wireguard-go "$ifc" >/dev/null 2>&1
 for _ in $(seq 50); do [[ -S /var/run/wireguard/$ifc.sock ]] && break; sleep 0.1; done
+printf '[Interface]\n' >"$work/empty.conf"
+"$ref" genkey >"$work/key"
 
-# median TOOL ARGS...: median wall time in ms of $runs runs, output discarded.
-median() {
-	local -a t=()
-	for _ in $(seq "$runs"); do
-		local s e
-		s=$(date +%s%N)
-		"$@" >/dev/null 2>&1
-		e=$(date +%s%N)
-		t+=($(((e - s) / 1000)))
-	done
-	printf '%s\n' "${t[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]/1000}'
+# row PEERS LABEL [pairtime options] -- ARGS...: one table row, the
+# reference, ours and the floor interleaved in the namespace. ARGS are wg's
+# arguments; a first argument "sh" times `sh -c ARGS[1]` with WG set to the
+# tool instead.
+row() {
+	local n=$1 label=$2
+	shift 2
+	local -a opts=()
+	while [[ $1 != -- ]]; do opts+=("$1"); shift; done
+	shift
+	local -a r o
+	if [[ $1 == sh ]]; then
+		r=(env WG="$ref" sh -c "$2")
+		o=(env WG="$ours" sh -c "$2")
+	else
+		r=("$ref" "$@")
+		o=("$ours" "$@")
+	fi
+	local out
+	out=$(ip netns exec "$ns" "$work/pairtime" -n "$runs" "${opts[@]}" -- \
+		"${r[@]}" ::: "${o[@]}" ::: "$work/floor")
+	# pairtime: ms, ratio to the reference, peak RSS KiB, command
+	awk -F'\t' -v n="$n" -v label="$label" '
+		{ ms[NR] = $1; ratio[NR] = $2; rss[NR] = $3 }
+		END {
+			printf "| %s | %s | %s | %s | %.2f | %s | %s | %s |\n", n, label,
+				ms[1], ms[2], ratio[2], ms[3], rss[1], rss[2]
+		}' <<<"$out"
 }
 
-echo "| peers | command | reference (ms) | ours (ms) | ours/ref |"
-echo "| ---: | --- | ---: | ---: | ---: |"
+echo "| peers | command | reference (ms) | ours (ms) | ours/ref | Go floor (ms) | reference peak RSS (KiB) | ours peak RSS (KiB) |"
+echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+if [[ ${START:-1} == 1 ]]; then
+	row - "wg --version" -- --version
+	row - "wg genkey" -- genkey
+	row - "wg pubkey" -stdin "$work/key" -- pubkey
+	row - "wg genkey \| wg pubkey, 50 times" -n $(((runs + 2) / 3)) -- sh \
+		'for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50; do "$WG" genkey | "$WG" pubkey; done'
+fi
 for n in "${sizes[@]}"; do
 	"$work/genconf" -peers "$n" >"$work/full.conf"
 	"$work/genconf" -peers "$n" -change $((n / 2)) >"$work/changed.conf"
 	"$ref" setconf "$ifc" "$work/full.conf"
-	IFS=, read -r -a cmds <<<"${CMDS:-show IF dump,show IF,showconf IF,setconf IF FULL,syncconf IF CHANGED}"
+	IFS=, read -r -a cmds <<<"${CMDS:-show IF dump,show IF,showconf IF,show IF allowed-ips,setconf IF FULL,syncconf IF CHANGED}"
 	for cmd in "${cmds[@]}"; do
 		args=(${cmd//IF/$ifc})
 		args=("${args[@]//FULL/$work/full.conf}")
 		args=("${args[@]//CHANGED/$work/changed.conf}")
-		r=$(median "$ref" "${args[@]}")
+		label="wg ${cmd//IF/<if>}"
+		case $cmd in
+		setconf*)
+			# from an empty device: each timed run starts from nothing
+			row "$n" "${label/FULL/FILE} (from empty)" -before "$ref setconf $ifc $work/empty.conf" -- "${args[@]}"
+			;;
+		syncconf*)
+			# one peer of the file differs from the device
+			row "$n" "${label/CHANGED/FILE} (1 peer differs)" -before "$ref setconf $ifc $work/full.conf" -- "${args[@]}"
+			;;
+		*)
+			row "$n" "$label" -- "${args[@]}"
+			;;
+		esac
 		"$ref" setconf "$ifc" "$work/full.conf"
-		o=$(median "$ours" "${args[@]}")
-		"$ref" setconf "$ifc" "$work/full.conf"
-		ratio=$(awk -v o="$o" -v r="$r" 'BEGIN {printf "%.2f", o/r}')
-		echo "| $n | wg ${cmd//IF/<if>} | $r | $o | $ratio |"
 	done
 done

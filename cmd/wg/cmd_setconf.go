@@ -103,6 +103,5 @@ func runShowconf(_ context.Context, e *env, _ string, args []string) error {
 	if err != nil {
 		return err
 	}
-	_, err = e.stdout.Write(config.Showconf(device.Config(d)))
-	return err
+	return config.WriteShowconf(e.stdout, device.Config(d))
 }

@@ -42,3 +42,19 @@ func BenchmarkGetShowconf(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkParseUAPI is the reading half of every `wg show`: its bytes per
+// peer are most of the process's peak memory.
+func BenchmarkParseUAPI(b *testing.B) {
+	for _, n := range []int{2000, 10000} {
+		reply := uapiReply(n)
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := parseUAPI(bufio.NewReaderSize(strings.NewReader(reply), 64<<10)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

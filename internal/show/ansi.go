@@ -1,6 +1,6 @@
 package show
 
-import "bytes"
+import "io"
 
 // ANSI escape sequences used by wg's pretty output (terminal.h).
 const (
@@ -12,27 +12,55 @@ const (
 	fgCyan   = "\x1b[36m"
 )
 
-// chunkWriter collects pretty output the way wg's terminal_printf emits it:
+// chunkWriter writes pretty output the way wg's terminal_printf emits it:
 // text is formatted with escape sequences in units ("chunks", one per
 // terminal_printf call), and in non-colour mode each chunk is filtered on its
 // own. Filtering per chunk rather than over the whole output matters only for
 // the edge cases of stripANSI (a sequence left open at the end of a chunk is
 // not continued into the next one).
+//
+// Chunks are appended to one buffer, filtered where they lie, and the buffer
+// goes out whenever it passes flushAt: the memory used does not grow with
+// the number of peers (a device of 10,000 peers is a megabyte of text), and
+// no chunk is allocated on its own.
 type chunkWriter struct {
-	buf   bytes.Buffer
+	w     io.Writer
+	buf   []byte
 	color bool
+	err   error // the first write error; later chunks are dropped
+}
+
+// flushAt is the buffered size at which a chunkWriter writes out: large
+// enough that a pipe or terminal sees few writes, small against the
+// process's own memory.
+const flushAt = 32 << 10
+
+func newChunkWriter(w io.Writer, color bool) *chunkWriter {
+	return &chunkWriter{w: w, buf: make([]byte, 0, flushAt+4096), color: color}
 }
 
 // chunk appends the concatenation of parts as one chunk.
 func (c *chunkWriter) chunk(parts ...string) {
-	var b []byte
+	start := len(c.buf)
 	for _, p := range parts {
-		b = append(b, p...)
+		c.buf = append(c.buf, p...)
 	}
 	if !c.color {
-		b = stripANSI(b)
+		c.buf = c.buf[:start+len(stripANSI(c.buf[start:]))]
 	}
-	c.buf.Write(b)
+	if len(c.buf) >= flushAt {
+		c.flush()
+	}
+}
+
+// flush writes out what is buffered and returns the first error any write
+// had.
+func (c *chunkWriter) flush() error {
+	if len(c.buf) > 0 && c.err == nil {
+		_, c.err = c.w.Write(c.buf)
+	}
+	c.buf = c.buf[:0]
+	return c.err
 }
 
 // stripANSI removes escape sequences from one chunk exactly as wg's

@@ -68,20 +68,20 @@ func Interfaces(w io.Writer, names []string) error {
 // writes no blank line after the last peer; "wg show" with several
 // interfaces puts one between them, which is the caller's job.
 func Pretty(w io.Writer, d *wgtypes.Device, opts Options) error {
-	c := &chunkWriter{color: opts.Color}
+	c := newChunkWriter(w, opts.Color)
 	// Every block starts with a reset, so colours left over by earlier
 	// output (or by an interface name) do not bleed in.
 	c.chunk(reset)
 	c.chunk(fgGreen+bold+"interface"+reset+": "+fgGreen, deviceName(d), reset+"\n")
 	if hasKey(d.PrivateKey) {
-		c.chunk(label("public key"), keys.Encode(d.PublicKey), "\n")
-		c.chunk(label("private key"), maskedKey(d.PrivateKey, opts.HideKeys), "\n")
+		c.chunk(labelStart, "public key", labelEnd, keys.Encode(d.PublicKey), "\n")
+		c.chunk(labelStart, "private key", labelEnd, maskedKey(d.PrivateKey, opts.HideKeys), "\n")
 	}
 	if port := uint16(d.ListenPort); port != 0 {
-		c.chunk(label("listening port"), strconv.FormatUint(uint64(port), 10), "\n")
+		c.chunk(labelStart, "listening port", labelEnd, strconv.FormatUint(uint64(port), 10), "\n")
 	}
 	if mark := uint32(d.FirewallMark); mark != 0 {
-		c.chunk(label("fwmark"), "0x"+strconv.FormatUint(uint64(mark), 16), "\n")
+		c.chunk(labelStart, "fwmark", labelEnd, "0x"+strconv.FormatUint(uint64(mark), 16), "\n")
 	}
 	if len(d.Peers) > 0 {
 		c.chunk("\n")
@@ -90,12 +90,12 @@ func Pretty(w io.Writer, d *wgtypes.Device, opts Options) error {
 	for i, p := range sortedPeers(d.Peers) {
 		c.chunk(fgYellow+bold+"peer"+reset+": "+fgYellow, keys.Encode(p.PublicKey), reset+"\n")
 		if hasKey(p.PresharedKey) {
-			c.chunk(label("preshared key"), maskedKey(p.PresharedKey, opts.HideKeys), "\n")
+			c.chunk(labelStart, "preshared key", labelEnd, maskedKey(p.PresharedKey, opts.HideKeys), "\n")
 		}
 		if ep, ok := endpointString(p.Endpoint); ok {
-			c.chunk(label("endpoint"), ep, "\n")
+			c.chunk(labelStart, "endpoint", labelEnd, ep, "\n")
 		}
-		c.chunk(label("allowed ips"))
+		c.chunk(labelStart, "allowed ips", labelEnd)
 		ips := allowedIPs(p.AllowedIPs)
 		if len(ips) == 0 {
 			c.chunk("(none)\n")
@@ -110,30 +110,33 @@ func Pretty(w io.Writer, d *wgtypes.Device, opts Options) error {
 		// Only the seconds decide whether the line appears, although the
 		// sort above also looks at the nanoseconds.
 		if sec, _ := handshake(p); sec != 0 {
-			c.chunk(label("latest handshake"), ago(sec, now), "\n")
+			c.chunk(labelStart, "latest handshake", labelEnd, ago(sec, now), "\n")
 		}
 		if rx, tx := uint64(p.ReceiveBytes), uint64(p.TransmitBytes); rx != 0 || tx != 0 {
-			c.chunk(label("transfer"))
+			c.chunk(labelStart, "transfer", labelEnd)
 			c.chunk(byteCount(rx), " received, ")
 			c.chunk(byteCount(tx), " sent\n")
 		}
 		if ka := keepalive(p); ka != 0 {
-			c.chunk(label("persistent keepalive"), "every ", duration(uint64(ka)), "\n")
+			c.chunk(labelStart, "persistent keepalive", labelEnd, "every ", duration(uint64(ka)), "\n")
 		}
 		if i < len(d.Peers)-1 {
 			c.chunk("\n")
 		}
 	}
-	if _, err := w.Write(c.buf.Bytes()); err != nil {
+	if err := c.flush(); err != nil {
 		return fmt.Errorf("writing interface %s: %w", d.Name, err)
 	}
 	return nil
 }
 
-// label starts an indented attribute line of the pretty form.
-func label(name string) string {
-	return "  " + bold + name + reset + ": "
-}
+// labelStart and labelEnd surround the name that starts an indented
+// attribute line of the pretty form; passed as separate parts of a chunk,
+// they cost no allocation per line.
+const (
+	labelStart = "  " + bold
+	labelEnd   = reset + ": "
+)
 
 // maskedKey returns k in base64, or "(hidden)".
 func maskedKey(k wgtypes.Key, hide bool) string {
