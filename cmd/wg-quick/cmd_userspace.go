@@ -28,7 +28,7 @@ func newUserspaceCommand(e *env) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
-			if !ifaceName.MatchString(name) {
+			if !config.IsInterfaceName(name) {
 				return fmt.Errorf("%s is not a valid interface name", config.Quote(name))
 			}
 			if !foreground {

@@ -12,7 +12,15 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := context.Background(), func() {}
+	// Verbs that change the system catch SIGINT and SIGTERM to finish or
+	// undo what they started. strip, check and the usage text only read
+	// and print: like those of wg, they keep the default dispositions, and
+	// skip starting the runtime's signal goroutine, about a millisecond of
+	// every `wg-quick strip` in a loop.
+	if len(os.Args) < 2 || (os.Args[1] != "strip" && os.Args[1] != "check") {
+		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	}
 	code := run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 
 	"github.com/spf13/cobra"
 
@@ -129,11 +128,6 @@ func newVerbCommand(e *env, verb string) *cobra.Command {
 	}
 }
 
-var (
-	ifaceName    = regexp.MustCompile(`^[a-zA-Z0-9_=+.-]{1,15}$`)
-	confFileName = regexp.MustCompile(`(^|/)([a-zA-Z0-9_=+.-]{1,15})\.conf$`)
-)
-
 // locate finds the configuration file and the interface name as wg-quick
 // does: a bare interface name means /etc/wireguard/NAME.conf; otherwise the
 // path must end in NAME.conf, and NAME (from the path as given, before
@@ -155,17 +149,16 @@ func (e *env) locate(arg string) (file, iface string, err error) {
 // locateQuiet is locate without the permission warning.
 func (e *env) locateQuiet(arg string) (file, iface string, err error) {
 	file = arg
-	if ifaceName.MatchString(arg) {
+	if config.IsInterfaceName(arg) {
 		file = filepath.Join(e.configDir, arg+".conf")
 	}
 	if _, err := os.Stat(file); err != nil {
 		return "", "", fmt.Errorf("%s does not exist", config.QuotePath(file))
 	}
-	m := confFileName.FindStringSubmatch(file)
-	if m == nil {
+	iface, ok := config.InterfaceFromPath(file)
+	if !ok {
 		return "", "", errors.New("The config file must be a valid interface name, followed by .conf")
 	}
-	iface = m[2]
 	if resolved, err := filepath.EvalSymlinks(file); err == nil {
 		if abs, err := filepath.Abs(resolved); err == nil {
 			file = abs

@@ -15,6 +15,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/wgtools/wgtools/internal/sysexec"
 )
@@ -75,7 +76,9 @@ func (m *Manager) Check(servers []netip.Addr) error {
 	return nil
 }
 
-var orderPattern = regexp.MustCompile(`^([A-Za-z0-9-]+)\*$`)
+// orderPattern matches a line of resolvconf's interface-order file that
+// ends in a wildcard; compiled on first use, not by every wg-quick.
+var orderPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([A-Za-z0-9-]+)\*$`) })
 
 // Record is the resolvconf record name for an interface: wg-quick prefixes
 // the name with the first `NAME*` pattern of Debian resolvconf's
@@ -98,7 +101,7 @@ func (m *Manager) Record(iface string) string {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if mm := orderPattern.FindStringSubmatch(sc.Text()); mm != nil {
+		if mm := orderPattern().FindStringSubmatch(sc.Text()); mm != nil {
 			return mm[1] + "." + iface
 		}
 	}
@@ -163,7 +166,8 @@ func (m *Manager) Run(ctx context.Context, s Step, stderr io.Writer) error {
 	return m.Exec.Run(ctx, c)
 }
 
-var nameserverLine = regexp.MustCompile(`^nameserver ([a-zA-Z0-9_=+:%.-]+)$`)
+// nameserverLine matches a resolv.conf server line; compiled on first use.
+var nameserverLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^nameserver ([a-zA-Z0-9_=+:%.-]+)$`) })
 
 // Servers lists the servers resolvconf holds for iface, for `save`: from
 // `resolvconf -l RECORD`, else the record file, as wg-quick reads them.
@@ -182,7 +186,7 @@ func (m *Manager) Servers(ctx context.Context, iface string) []netip.Addr {
 	var servers []netip.Addr
 	sc := bufio.NewScanner(&out)
 	for sc.Scan() {
-		if mm := nameserverLine.FindStringSubmatch(strings.TrimSpace(sc.Text())); mm != nil {
+		if mm := nameserverLine().FindStringSubmatch(strings.TrimSpace(sc.Text())); mm != nil {
 			if a, err := netip.ParseAddr(mm[1]); err == nil {
 				servers = append(servers, a)
 			}

@@ -4,8 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"regexp"
 	"strings"
+
+	"github.com/wgtools/wgtools/internal/config"
 )
 
 // Rules describes wg-quick's firewall rules for one interface and one
@@ -25,15 +26,12 @@ type Rules struct {
 	Addrs []netip.Addr
 }
 
-// ifNameRE is the interface names wg-quick accepts (linux.bash parse_options).
-var ifNameRE = regexp.MustCompile(`^[a-zA-Z0-9_=+.-]{1,15}$`)
-
 // Validate reports whether r describes rules wg-quick could install: a
 // wg-quick interface name, family 4 or 6, a non-zero mark (wg-quick never
 // installs the rules with fwmark off, and "mark 0" would match all unmarked
 // packets) and valid addresses of the family.
 func (r Rules) Validate() error {
-	if !ifNameRE.MatchString(r.Interface) {
+	if !config.IsInterfaceName(r.Interface) {
 		return fmt.Errorf("invalid interface name %q", r.Interface)
 	}
 	if r.Family != 4 && r.Family != 6 {

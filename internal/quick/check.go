@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
@@ -53,12 +54,14 @@ type CheckEnv struct {
 	Writers []string
 }
 
-var (
-	// A hook that adds a firewall rule…
-	fwAdd = regexp.MustCompile(`\b(iptables|ip6tables)\b[^;&|]*\s-(A|I|N)\b|\bnft\b[^;&|]*\badd\b|\bufw\b[^;&|]*\ballow\b`)
-	// …and one that removes it.
-	fwDel = regexp.MustCompile(`\b(iptables|ip6tables)\b[^;&|]*\s-(D|F|X)\b|\bnft\b[^;&|]*\b(delete|flush)\b|\bufw\b[^;&|]*\bdelete\b`)
-)
+// firewallHooks returns the expressions for a hook that adds a firewall
+// rule and one that removes it; compiled on first use, since most
+// invocations of wg-quick never check hooks.
+var firewallHooks = sync.OnceValues(func() (add, del *regexp.Regexp) {
+	add = regexp.MustCompile(`\b(iptables|ip6tables)\b[^;&|]*\s-(A|I|N)\b|\bnft\b[^;&|]*\badd\b|\bufw\b[^;&|]*\ballow\b`)
+	del = regexp.MustCompile(`\b(iptables|ip6tables)\b[^;&|]*\s-(D|F|X)\b|\bnft\b[^;&|]*\b(delete|flush)\b|\bufw\b[^;&|]*\bdelete\b`)
+	return add, del
+})
 
 // Check finds, without touching the system, every error `wg-quick up`
 // would hit with this file, and warns about likely mistakes. It never
@@ -205,12 +208,13 @@ func Check(ctx context.Context, file string, data []byte, env CheckEnv) []Findin
 			}
 		}
 	}
-	addsFW := false
+	addsFW, removesFW := false, false
 	for _, h := range append(append([]string{}, ifc.PreUp...), ifc.PostUp...) {
+		fwAdd, _ := firewallHooks()
 		addsFW = addsFW || fwAdd.MatchString(h)
 	}
-	removesFW := false
 	for _, h := range append(append([]string{}, ifc.PreDown...), ifc.PostDown...) {
+		_, fwDel := firewallHooks()
 		removesFW = removesFW || fwDel.MatchString(h)
 	}
 	if addsFW && !removesFW {
