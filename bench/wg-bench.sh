@@ -33,6 +33,7 @@ cleanup() {
 trap cleanup EXIT
 # Built as `make build` builds what `make install` installs.
 CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$ours" ./cmd/wg
+CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$work/wg-quick" ./cmd/wg-quick
 CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$work/floor" ./bench/floor
 go build -o "$work/genconf" ./bench/genconf
 go build -o "$work/pairtime" ./bench/pairtime
@@ -43,32 +44,35 @@ printf '[Interface]\n' >"$work/empty.conf"
 "$ref" genkey >"$work/key"
 
 # row PEERS LABEL [pairtime options] -- ARGS...: one table row, the
-# reference, ours and the floor interleaved in the namespace. ARGS are wg's
-# arguments; a first argument "sh" times `sh -c ARGS[1]` with WG set to the
-# tool instead.
+# reference, ours and the floor interleaved in the namespace. ARGS are the
+# tool's arguments; a first argument "sh" times `sh -c ARGS[1]` with WG set
+# to the tool instead. The tools are wg, or $rtool and $otool when set
+# (rtool=none: a command the reference does not have).
 row() {
-	local n=$1 label=$2
+	local n=$1 label=$2 rt=${rtool:-$ref} ot=${otool:-$ours}
 	shift 2
 	local -a opts=()
 	while [[ $1 != -- ]]; do opts+=("$1"); shift; done
 	shift
 	local -a r o
 	if [[ $1 == sh ]]; then
-		r=(env WG="$ref" sh -c "$2")
-		o=(env WG="$ours" sh -c "$2")
+		r=(env WG="$rt" sh -c "$2")
+		o=(env WG="$ot" sh -c "$2")
 	else
-		r=("$ref" "$@")
-		o=("$ours" "$@")
+		r=("$rt" "$@")
+		o=("$ot" "$@")
 	fi
+	[[ $rt == none ]] && r=("$work/floor")
 	local out
 	out=$(ip netns exec "$ns" "$work/pairtime" -n "$runs" "${opts[@]}" -- \
 		"${r[@]}" ::: "${o[@]}" ::: "$work/floor")
 	# pairtime: ms, ratio to the reference, peak RSS KiB, command
-	awk -F'\t' -v n="$n" -v label="$label" '
+	awk -F'\t' -v n="$n" -v label="$label" -v none="$([[ $rt == none ]] && echo 1)" '
 		{ ms[NR] = $1; ratio[NR] = $2; rss[NR] = $3 }
 		END {
-			printf "| %s | %s | %s | %s | %.2f | %s | %s | %s |\n", n, label,
-				ms[1], ms[2], ratio[2], ms[3], rss[1], rss[2]
+			if (none) { ms[1] = "-"; rss[1] = "-"; r = "-" } else r = sprintf("%.2f", ratio[2])
+			printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", n, label,
+				ms[1], ms[2], r, ms[3], rss[1], rss[2]
 		}' <<<"$out"
 }
 
@@ -80,6 +84,11 @@ if [[ ${START:-1} == 1 ]]; then
 	row - "wg pubkey" -stdin "$work/key" -- pubkey
 	row - "wg genkey \| wg pubkey, 50 times" -n $(((runs + 2) / 3)) -- sh \
 		'for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50; do "$WG" genkey | "$WG" pubkey; done'
+	# wg-quick's read-only verbs on a one-peer file (the reference's
+	# strip is bash; it has no check)
+	"$work/genconf" -peers 1 | sed '1a Address = 10.0.0.1/24' >"$work/wgq0.conf"
+	rtool=/usr/bin/wg-quick otool=$work/wg-quick row - "wg-quick strip FILE (1 peer)" -- strip "$work/wgq0.conf"
+	rtool=none otool=$work/wg-quick row - "wg-quick check FILE (1 peer)" -- check "$work/wgq0.conf"
 fi
 for n in "${sizes[@]}"; do
 	"$work/genconf" -peers "$n" >"$work/full.conf"
