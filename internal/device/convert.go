@@ -242,24 +242,46 @@ func Config(d *wgtypes.Device) *config.Config {
 	mark := uint32(d.FirewallMark)
 	c.Interface.FwMark = &mark
 	c.Peers = make([]config.Peer, len(d.Peers))
-	for i, p := range d.Peers {
-		cp := &c.Peers[i]
+	// What the peers point to is allocated once for all of them, not per
+	// peer: `wg showconf` of 10,000 peers made 50,000 small allocations
+	// here.
+	nIPs := 0
+	for i := range d.Peers {
+		nIPs += len(d.Peers[i].AllowedIPs)
+	}
+	ips := make([]config.AllowedIP, 0, nIPs)
+	kas := make([]int, len(d.Peers))
+	var eps []config.Endpoint
+	var psks []wgtypes.Key
+	for i := range d.Peers {
+		p, cp := &d.Peers[i], &c.Peers[i]
 		cp.PublicKey = p.PublicKey
 		if p.PresharedKey != (wgtypes.Key{}) {
-			k := p.PresharedKey
-			cp.PresharedKey = &k
+			if len(psks) == cap(psks) {
+				psks = make([]wgtypes.Key, 0, min(len(d.Peers)-i, 1024))
+			}
+			psks = append(psks, p.PresharedKey)
+			cp.PresharedKey = &psks[len(psks)-1]
 		}
 		if p.Endpoint != nil {
 			if ap, ok := addrPort(p.Endpoint); ok {
-				cp.Endpoint = &config.Endpoint{Host: ap.Addr().String(), Port: ap.Port(), Addr: ap.Addr()}
+				if len(eps) == cap(eps) {
+					eps = make([]config.Endpoint, 0, min(len(d.Peers)-i, 1024))
+				}
+				eps = append(eps, config.Endpoint{Host: ap.Addr().String(), Port: ap.Port(), Addr: ap.Addr()})
+				cp.Endpoint = &eps[len(eps)-1]
 			}
 		}
-		ka := int(p.PersistentKeepaliveInterval / time.Second)
-		cp.PersistentKeepalive = &ka
+		kas[i] = int(p.PersistentKeepaliveInterval / time.Second)
+		cp.PersistentKeepalive = &kas[i]
+		start := len(ips)
 		for _, n := range p.AllowedIPs {
 			if pfx, ok := Prefix(n); ok {
-				cp.AllowedIPs = append(cp.AllowedIPs, config.AllowedIP{Prefix: pfx})
+				ips = append(ips, config.AllowedIP{Prefix: pfx})
 			}
+		}
+		if len(ips) > start {
+			cp.AllowedIPs = ips[start:len(ips):len(ips)]
 		}
 	}
 	return c

@@ -1,8 +1,10 @@
 package device
 
 import (
+	"bufio"
 	"errors"
 	"net"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -175,5 +177,44 @@ func TestDeviceAttrsOnce(t *testing.T) {
 	}
 	if got := deviceAttrsOnce(wgtypes.Config{PrivateKey: &key, Peers: peers[:1]}); len(got) != 1 || got[0].PrivateKey != &key {
 		t.Errorf("one peer: %+v", got)
+	}
+}
+
+// Config carves what its peers point to from shared blocks; each peer must
+// still point to its own values, past the blocks' boundaries.
+func TestConfigManyPeers(t *testing.T) {
+	d, err := parseUAPI(bufio.NewReader(strings.NewReader(uapiReply(2500))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range d.Peers {
+		if i%2 == 1 {
+			d.Peers[i].PresharedKey = wgtypes.Key{byte(i), byte(i >> 8), 1}
+		}
+	}
+	c := Config(d)
+	for i, p := range d.Peers {
+		cp := &c.Peers[i]
+		if (i%2 == 1) != (cp.PresharedKey != nil) || (cp.PresharedKey != nil && *cp.PresharedKey != p.PresharedKey) {
+			t.Fatalf("peer %d: preshared key %v, device has %x", i, cp.PresharedKey, p.PresharedKey[:3])
+		}
+		if cp.Endpoint == nil || cp.Endpoint.String() != p.Endpoint.String() {
+			t.Fatalf("peer %d: endpoint %v, device has %s", i, cp.Endpoint, p.Endpoint)
+		}
+		if len(cp.AllowedIPs) != len(p.AllowedIPs) || cap(cp.AllowedIPs) != len(cp.AllowedIPs) {
+			t.Fatalf("peer %d: %d allowed IPs (capacity %d), device has %d", i, len(cp.AllowedIPs), cap(cp.AllowedIPs), len(p.AllowedIPs))
+		}
+		for j, n := range p.AllowedIPs {
+			if cp.AllowedIPs[j].Prefix.String() != n.String() {
+				t.Fatalf("peer %d: allowed IP %s, device has %s", i, cp.AllowedIPs[j].Prefix, n.String())
+			}
+		}
+		if *cp.PersistentKeepalive != 25 {
+			t.Fatalf("peer %d: keepalive %d", i, *cp.PersistentKeepalive)
+		}
+	}
+	*c.Peers[0].PersistentKeepalive = 7
+	if *c.Peers[1].PersistentKeepalive != 25 {
+		t.Error("two peers share one keepalive value")
 	}
 }

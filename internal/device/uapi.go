@@ -42,7 +42,7 @@ func uapiGet(path, name string) (*wgtypes.Device, error) {
 	if _, err := io.WriteString(conn, "get=1\n\n"); err != nil {
 		return nil, err
 	}
-	d, err := parseUAPI(bufio.NewReaderSize(conn, 64<<10))
+	d, err := parseUAPI(bufio.NewReaderSize(conn, 16<<10))
 	if err != nil {
 		return nil, err
 	}
@@ -56,11 +56,11 @@ func uapiGet(path, name string) (*wgtypes.Device, error) {
 // malformed is EPROTO ("Protocol error"), and unknown keys are ignored.
 func parseUAPI(r *bufio.Reader) (*wgtypes.Device, error) {
 	d := &wgtypes.Device{}
-	// Peers are collected by pointer and copied into d.Peers once at the
-	// end: growing a slice of 10,000 peers (150 bytes each) copied them
-	// again and again. They are carved from blocks: one allocation per
-	// peer was a tenth of `wg show dump` on 10,000 peers.
-	var peers []*wgtypes.Peer
+	// Peers are read into blocks and copied into d.Peers once at the end
+	// (or not at all when one block holds them): growing a slice of
+	// 10,000 peers (150 bytes each) copied them again and again, and one
+	// allocation per peer was a tenth of `wg show dump` on 10,000 peers.
+	var blocks [][]wgtypes.Peer
 	var block []wgtypes.Peer
 	var peer *wgtypes.Peer
 	var hsSec, hsNsec int64
@@ -109,11 +109,13 @@ func parseUAPI(r *bufio.Reader) (*wgtypes.Device, error) {
 			var key wgtypes.Key
 			if key, perr = keys.ParsePublicHex(v); perr == nil {
 				if len(block) == cap(block) {
+					if block != nil {
+						blocks = append(blocks, block)
+					}
 					block = make([]wgtypes.Peer, 0, 256)
 				}
 				block = append(block, wgtypes.Peer{PublicKey: key})
 				peer = &block[len(block)-1]
-				peers = append(peers, peer)
 			}
 		case "errno":
 			var n uint64
@@ -135,10 +137,12 @@ func parseUAPI(r *bufio.Reader) (*wgtypes.Device, error) {
 	if !sawErrno {
 		return nil, syscall.EPROTO
 	}
-	if len(peers) > 0 {
-		d.Peers = make([]wgtypes.Peer, len(peers))
-		for i, p := range peers {
-			d.Peers[i] = *p
+	if len(blocks) == 0 && len(block) > 0 {
+		d.Peers = block
+	} else if len(block) > 0 {
+		d.Peers = make([]wgtypes.Peer, 0, 256*len(blocks)+len(block))
+		for _, b := range append(blocks, block) {
+			d.Peers = append(d.Peers, b...)
 		}
 	}
 	if hasKey && d.PrivateKey != (wgtypes.Key{}) {

@@ -3,7 +3,9 @@ package device
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 	"syscall"
 	"testing"
@@ -93,4 +95,36 @@ func FuzzParseUAPI(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A reply of many peers crosses the blocks parseUAPI carves peers, allowed
+// IPs and endpoints from: every peer must still get its own.
+func TestParseUAPIManyPeers(t *testing.T) {
+	const n = 3000
+	d, err := parseUAPI(bufio.NewReader(strings.NewReader(uapiReply(n))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Peers) != n {
+		t.Fatalf("%d peers, want %d", len(d.Peers), n)
+	}
+	for i, p := range d.Peers {
+		if p.PublicKey[0] != byte(i) || p.PublicKey[1] != byte(i>>8) {
+			t.Fatalf("peer %d has key %x", i, p.PublicKey[:2])
+		}
+		want := fmt.Sprintf("10.%d.%d.0/24 %s", (i>>8)&255, i&255, netip.MustParsePrefix(fmt.Sprintf("fd00::%x/128", i)))
+		var ips []string
+		for _, n := range p.AllowedIPs {
+			ips = append(ips, n.String())
+		}
+		if got := strings.Join(ips, " "); got != want {
+			t.Fatalf("peer %d: allowed IPs %s, want %s", i, got, want)
+		}
+		if got, want := p.Endpoint.String(), fmt.Sprintf("192.0.2.%d:%d", i&255, 1024+i%50000); got != want {
+			t.Fatalf("peer %d: endpoint %s, want %s", i, got, want)
+		}
+		if cap(p.AllowedIPs) != len(p.AllowedIPs) {
+			t.Fatalf("peer %d: allowed IPs have spare capacity %d: an append would write into the next peer's", i, cap(p.AllowedIPs))
+		}
+	}
 }
