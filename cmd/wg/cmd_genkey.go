@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
@@ -15,7 +16,7 @@ func runGenkey(_ context.Context, e *env, name string, args []string) error {
 		return errFailed
 	}
 	if f, ok := stdoutFile(e.stdout); ok && keys.WorldAccessible(f) {
-		fmt.Fprint(e.stderr, "Warning: writing to world accessible file.\nConsider setting the umask to 077 and trying again.\n")
+		io.WriteString(e.stderr, "Warning: writing to world accessible file.\nConsider setting the umask to 077 and trying again.\n")
 	}
 	var (
 		k   wgtypes.Key
@@ -30,6 +31,6 @@ func runGenkey(_ context.Context, e *env, name string, args []string) error {
 		return fmt.Errorf("getrandom: %w", err)
 	}
 	defer keys.Wipe(&k)
-	_, err = fmt.Fprintln(e.stdout, keys.Encode(k))
+	_, err = io.WriteString(e.stdout, keys.Encode(k)+"\n")
 	return err
 }

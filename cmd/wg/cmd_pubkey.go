@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/wgtools/wgtools/internal/keys"
 )
@@ -20,6 +21,6 @@ func runPubkey(_ context.Context, e *env, _ string, args []string) error {
 	}
 	pub := keys.Public(priv)
 	keys.Wipe(&priv)
-	_, err = fmt.Fprintln(e.stdout, keys.Encode(pub))
+	_, err = io.WriteString(e.stdout, keys.Encode(pub)+"\n")
 	return err
 }

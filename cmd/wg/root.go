@@ -75,7 +75,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if len(rest) == 1 {
 		switch rest[0] {
 		case "-v", "--version", "version":
-			fmt.Fprintf(stdout, "wireguard-tools v%s - https://git.zx2c4.com/wireguard-tools/\n", version)
+			// Plain writes on the paths scripts call in loops (here,
+			// genkey, pubkey): the first use of fmt touches its code and
+			// reflect's, page faults a C program does not have.
+			io.WriteString(stdout, "wireguard-tools v"+version+" - https://git.zx2c4.com/wireguard-tools/\n")
 			return 0
 		case "-h", "--help", "help":
 			writeUsage(stdout, e.prog)
