@@ -148,3 +148,14 @@ func TestGenkey(t *testing.T) {
 		}
 	}
 }
+
+func TestMentionsPeer(t *testing.T) {
+	for in, want := range map[string]bool{
+		"": false, "pee": false, "[Interface]\nListenPort = 1\n": false, "pe\ner": false,
+		"[Peer]": true, "[PEER]": true, "x [ pEeR ]": true, "peer": true, "...pEER": true, "[Pe€r]": false,
+	} {
+		if got := mentionsPeer([]byte(in)); got != want {
+			t.Errorf("mentionsPeer(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
