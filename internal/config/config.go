@@ -2,6 +2,7 @@ package config
 
 import (
 	"net/netip"
+	"strconv"
 
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 )
@@ -96,6 +97,17 @@ func (e Endpoint) AddrPort() (netip.AddrPort, bool) {
 
 // String formats the endpoint as showconf does: IPv6 in brackets, the port
 // in decimal. A name not yet resolved is printed as written.
+// appendTo appends what String returns, building no string for an IPv4
+// address, the common case (`wg showconf` of 10,000 peers formatted each
+// endpoint three times over as strings).
+func (e Endpoint) appendTo(b []byte) []byte {
+	if e.Addr.Is4() {
+		b = e.Addr.AppendTo(b)
+		return strconv.AppendUint(append(b, ':'), uint64(e.Port), 10)
+	}
+	return append(b, e.String()...)
+}
+
 func (e Endpoint) String() string {
 	host := e.Host
 	if e.Addr.IsValid() {

@@ -76,7 +76,9 @@ func writeShowconf(b textWriter, c *Config) {
 			b.WriteByte('\n')
 		}
 		if p.Endpoint != nil {
-			b.WriteString("Endpoint = " + p.Endpoint.String() + "\n")
+			b.WriteString("Endpoint = ")
+			b.Write(p.Endpoint.appendTo(b.AvailableBuffer()))
+			b.WriteByte('\n')
 		}
 		if p.PersistentKeepalive != nil && *p.PersistentKeepalive != 0 {
 			b.WriteString("PersistentKeepalive = " + strconv.Itoa(*p.PersistentKeepalive) + "\n")

@@ -118,3 +118,20 @@ func TestShowconfRoundTrip(t *testing.T) {
 		t.Errorf("showconf does not round-trip (-want +got):\n%s", diff)
 	}
 }
+
+func TestEndpointAppendTo(t *testing.T) {
+	for _, e := range []Endpoint{
+		{Addr: netip.MustParseAddr("192.0.2.1"), Port: 51820},
+		{Addr: netip.MustParseAddr("192.0.2.1"), Host: "vpn.example", Port: 1},
+		{Addr: netip.MustParseAddr("2001:db8::1"), Port: 65535},
+		{Addr: netip.MustParseAddr("::ffff:192.0.2.1"), Port: 2},
+		{Addr: netip.MustParseAddr("::192.0.2.1"), Port: 3},
+		{Addr: netip.MustParseAddr("fe80::1%eth0"), Port: 4},
+		{Host: "vpn.example", Port: 5},
+		{Host: "2001:db8::2", Port: 6},
+	} {
+		if got, want := string(e.appendTo([]byte("x"))), "x"+e.String(); got != want {
+			t.Errorf("appendTo(%+v) = %q, String gives %q", e, got, want)
+		}
+	}
+}
