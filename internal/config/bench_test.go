@@ -14,13 +14,42 @@ func bigConfig(b *testing.B, n int) []byte {
 	b.Helper()
 	var buf bytes.Buffer
 	buf.WriteString("[Interface]\nAddress = 10.0.0.1/16, fd00::1/64\nListenPort = 51820\nPrivateKey = " + priv1 + "\nPostUp = echo up %i\n")
+	writePeers(&buf, n)
+	return buf.Bytes()
+}
+
+// bigWGConfig is bigConfig as wg(8) reads it, without wg-quick's keys.
+func bigWGConfig(n int) []byte {
+	var buf bytes.Buffer
+	buf.WriteString("[Interface]\nListenPort = 51820\nPrivateKey = " + priv1 + "\n")
+	writePeers(&buf, n)
+	return buf.Bytes()
+}
+
+func writePeers(buf *bytes.Buffer, n int) {
 	for i := 0; i < n; i++ {
 		var k [32]byte
 		k[0], k[1], k[2] = byte(i), byte(i>>8), byte(i>>16)
-		fmt.Fprintf(&buf, "\n[Peer]\n# peer %d\nPublicKey = %s\nPresharedKey = %s\nAllowedIPs = 10.%d.%d.0/24, fd00:%x:%x::/64\nEndpoint = 192.0.2.%d:%d\nPersistentKeepalive = 25\n",
+		fmt.Fprintf(buf, "\n[Peer]\n# peer %d\nPublicKey = %s\nPresharedKey = %s\nAllowedIPs = 10.%d.%d.0/24, fd00:%x:%x::/64\nEndpoint = 192.0.2.%d:%d\nPersistentKeepalive = 25\n",
 			i, keys.Encode(k), psk1, (i>>8)&255, i&255, i>>16, i&0xffff, i&255, 1024+i%60000)
 	}
-	return buf.Bytes()
+}
+
+// BenchmarkParseWG is the parse of `wg setconf` and `wg syncconf`.
+func BenchmarkParseWG(b *testing.B) {
+	for _, n := range []int{2000, 10000} {
+		data := bigWGConfig(n)
+		b.Run(fmt.Sprintf("peers=%d", n), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				c, err := ParseWG(data, Options{})
+				if err != nil || len(c.Peers) != n {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
 
 // BenchmarkParseQuick parses configs of 1k, 10k and 100k peers; ns/op

@@ -73,17 +73,51 @@ func newWGParser(opts *Options) *wgParser {
 	return &wgParser{opts: opts, cfg: &Config{}}
 }
 
-// cleanLine cuts a line at its first '#' and deletes every white-space
-// character in what is left, as wg does before it looks at a line.
-func cleanLine(s string) string {
+// cleanedLine is a line as wg looks at it: cut at its first '#', with
+// every white-space character deleted. It is kept as the parts before and
+// after its first '=' (eq says there is one): deleting the spaces of
+// "Key = Value" then takes no new string, only two substrings, where
+// building "Key=Value" cost an allocation per line of every file.
+type cleanedLine struct {
+	key, value string
+	eq         bool
+}
+
+func cleanLine(s string) cleanedLine {
 	if i := strings.IndexByte(s, '#'); i >= 0 {
 		s = s[:i]
 	}
-	clean := true
-	for i := 0; i < len(s) && clean; i++ {
-		clean = !isCSpace(s[i])
+	if i := strings.IndexByte(s, '='); i >= 0 {
+		return cleanedLine{key: deleteSpace(s[:i]), value: deleteSpace(s[i+1:]), eq: true}
 	}
-	if clean {
+	return cleanedLine{key: deleteSpace(s)}
+}
+
+// String is the cleaned line whole, for messages.
+func (l cleanedLine) String() string {
+	if l.eq {
+		return l.key + "=" + l.value
+	}
+	return l.key
+}
+
+// is reports whether the line is exactly the section header h, in any case.
+func (l cleanedLine) is(h string) bool { return !l.eq && strings.EqualFold(l.key, h) }
+
+// deleteSpace deletes every white-space character of s; only when s has
+// some inside (AllowedIPs lists do) does it build a new string.
+func deleteSpace(s string) string {
+	for len(s) > 0 && isCSpace(s[0]) {
+		s = s[1:]
+	}
+	for len(s) > 0 && isCSpace(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	inner := false
+	for i := 0; i < len(s) && !inner; i++ {
+		inner = isCSpace(s[i])
+	}
+	if !inner {
 		return s
 	}
 	var b strings.Builder
@@ -97,13 +131,14 @@ func cleanLine(s string) string {
 }
 
 // keyValue matches wg's get_value: the cleaned line must start with the key
-// name (any case) and '=', and at least one character must follow.
-func keyValue(line, key string) (string, bool) {
-	n := len(key)
-	if len(line) <= n+1 || line[n] != '=' || !strings.EqualFold(line[:n], key) {
+// name (any case) and '=', and at least one character must follow. The
+// lengths are compared first, as wg compares bytes: a key spelt with a
+// non-ASCII letter that folds to the same one is not the key.
+func keyValue(line cleanedLine, key string) (string, bool) {
+	if !line.eq || line.value == "" || len(line.key) != len(key) || !strings.EqualFold(line.key, key) {
 		return "", false
 	}
-	return line[n+1:], true
+	return line.value, true
 }
 
 const (
@@ -114,15 +149,15 @@ const (
 
 func (p *wgParser) line(n int, raw string) error {
 	line := cleanLine(raw)
-	if line == "" {
+	if !line.eq && line.key == "" {
 		return nil
 	}
 	switch {
-	case strings.EqualFold(line, "[Interface]"):
+	case line.is("[Interface]"):
 		p.closePeer()
 		p.section = sectionInterface
 		return nil
-	case strings.EqualFold(line, "[Peer]"):
+	case line.is("[Peer]"):
 		p.closePeer()
 		p.cfg.Peers = append(p.cfg.Peers, Peer{Line: n, ReplaceAllowedIPs: true})
 		p.havePub = false
@@ -131,8 +166,8 @@ func (p *wgParser) line(n int, raw string) error {
 	}
 	err := p.keyLine(n, line)
 	if err == errUnrecognized {
-		pe := p.opts.errorf(n, ErrLineUnrecognized, "Line unrecognized: "+quote(line))
-		if strings.HasPrefix(line, "\uFEFF") {
+		pe := p.opts.errorf(n, ErrLineUnrecognized, "Line unrecognized: "+quote(line.String()))
+		if strings.HasPrefix(line.key, "\uFEFF") {
 			pe.Hint = "the file starts with a UTF-8 byte order mark; save it without one"
 		} else if p.section == sectionNone {
 			pe.Hint = "a key before any [Interface] or [Peer] section"
@@ -147,7 +182,7 @@ func (p *wgParser) line(n int, raw string) error {
 
 var errUnrecognized = errors.New("unrecognized")
 
-func (p *wgParser) keyLine(n int, line string) error {
+func (p *wgParser) keyLine(n int, line cleanedLine) error {
 	ifc := &p.cfg.Interface
 	switch p.section {
 	case sectionInterface:
