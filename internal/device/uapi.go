@@ -281,16 +281,24 @@ func uapiSet(path string, cfg wgtypes.Config, remove [][]netip.Prefix) error {
 		if p.UpdateOnly {
 			w.WriteString("update_only=true\n")
 		}
+		// Values are appended into the writer's buffer: strings built
+		// per line were most of the allocations of a syncconf.
 		if p.PresharedKey != nil {
-			w.WriteString("preshared_key=" + keys.EncodeHex(*p.PresharedKey) + "\n")
+			w.WriteString("preshared_key=")
+			w.Write(keys.AppendHex(w.AvailableBuffer(), *p.PresharedKey))
+			w.WriteByte('\n')
 		}
 		if p.Endpoint != nil {
 			if ap, ok := addrPortRaw(p.Endpoint); ok {
-				w.WriteString("endpoint=" + ap.String() + "\n")
+				w.WriteString("endpoint=")
+				w.Write(ap.AppendTo(w.AvailableBuffer()))
+				w.WriteByte('\n')
 			}
 		}
 		if p.PersistentKeepaliveInterval != nil {
-			w.WriteString("persistent_keepalive_interval=" + strconv.Itoa(int(*p.PersistentKeepaliveInterval/time.Second)) + "\n")
+			w.WriteString("persistent_keepalive_interval=")
+			w.Write(strconv.AppendInt(w.AvailableBuffer(), int64(*p.PersistentKeepaliveInterval/time.Second), 10))
+			w.WriteByte('\n')
 		}
 		if p.ReplaceAllowedIPs {
 			w.WriteString("replace_allowed_ips=true\n")
@@ -299,12 +307,16 @@ func uapiSet(path string, cfg wgtypes.Config, remove [][]netip.Prefix) error {
 		// before this peer's additions are made.
 		if i < len(remove) {
 			for _, pfx := range remove[i] {
-				w.WriteString("allowed_ip=-" + pfx.String() + "\n")
+				w.WriteString("allowed_ip=-")
+				w.Write(pfx.AppendTo(w.AvailableBuffer()))
+				w.WriteByte('\n')
 			}
 		}
 		for _, n := range p.AllowedIPs {
 			if pfx, ok := Prefix(n); ok {
-				w.WriteString("allowed_ip=" + pfx.String() + "\n")
+				w.WriteString("allowed_ip=")
+				w.Write(pfx.AppendTo(w.AvailableBuffer()))
+				w.WriteByte('\n')
 			}
 		}
 	}

@@ -76,6 +76,17 @@ func EncodeHex(k wgtypes.Key) string {
 	return s
 }
 
+// AppendHex appends EncodeHex's text to dst, in constant time and
+// without a string that could not be wiped.
+func AppendHex(dst []byte, k wgtypes.Key) []byte {
+	var buf [HexLen]byte
+	encodeHex(&buf, &k)
+	dst = append(dst, buf[:]...)
+	wipeBytes(buf[:])
+	Wipe(&k)
+	return dst
+}
+
 // ParseHex decodes a key from exactly [HexLen] hexadecimal digits in constant
 // time. Like wireguard-tools' key_from_hex (and encoding/hex), it accepts
 // both lowercase and uppercase digits; anything else is [ErrFormat].

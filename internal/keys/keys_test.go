@@ -533,3 +533,11 @@ func BenchmarkPublic(b *testing.B) {
 		sinkKey = Public(k)
 	}
 }
+
+func TestAppendHex(t *testing.T) {
+	for _, k := range []wgtypes.Key{{}, {0xff, 0x01, 0xab}, {31: 0x9c}} {
+		if got, want := string(AppendHex([]byte("x="), k)), "x="+EncodeHex(k); got != want {
+			t.Errorf("AppendHex(%x) = %q, want %q", k, got, want)
+		}
+	}
+}
