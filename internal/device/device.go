@@ -19,6 +19,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/wgtools/wgtools/internal/config"
 	"golang.zx2c4.com/wireguard/wgctrl"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 )
@@ -27,7 +28,7 @@ import (
 const RunDir = "/var/run/wireguard"
 
 // MaxNameLen is the longest interface name Linux accepts (IFNAMSIZ - 1).
-const MaxNameLen = 15
+const MaxNameLen = config.MaxInterfaceName
 
 // Client reads and configures WireGuard devices.
 type Client struct {
