@@ -292,6 +292,21 @@ func (c *Client) mapErr(err error) error {
 	return fmt.Errorf("%w: %v", syscall.EPROTO, err)
 }
 
+// Error is a device error that prints as wg prints it (see Strerror) and
+// keeps its cause for errors.Is and errors.As.
+type Error struct{ Err error }
+
+func (e *Error) Error() string { return Strerror(e.Err) }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Wrap returns err as an *Error; nil stays nil.
+func Wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &Error{Err: err}
+}
+
 // Strerror renders an error as glibc's strerror would, which is how wg
 // prints errno values: Go's texts are glibc's with a lowercase first letter.
 func Strerror(err error) string {
