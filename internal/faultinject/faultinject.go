@@ -230,13 +230,6 @@ func (w *router) DefaultRouteMTU() (int, bool, error) {
 	return w.r.DefaultRouteMTU()
 }
 
-func (w *router) RouteOnLinkCovers(name string, p netip.Prefix) (bool, error) {
-	if err := w.inj.step("RouteOnLinkCovers ", name, " ", p); err != nil {
-		return false, err
-	}
-	return w.r.RouteOnLinkCovers(name, p)
-}
-
 func (w *router) AddRoute(name string, p netip.Prefix, table int) error {
 	if err := w.inj.step("AddRoute ", name, " ", p, " table ", table); err != nil {
 		return err

@@ -164,10 +164,9 @@ func (f *fakeSystem) SetMTUUp(name string, mtu int) error {
 	f.links[name].mtu, f.links[name].up = mtu, true
 	return nil
 }
-func (f *fakeSystem) LinkMTU(name string) (int, error)                     { return f.links[name].mtu, nil }
-func (f *fakeSystem) RouteMTU(netip.Addr) (int, bool, error)               { return 1400, true, nil }
-func (f *fakeSystem) DefaultRouteMTU() (int, bool, error)                  { return 1500, true, nil }
-func (f *fakeSystem) RouteOnLinkCovers(string, netip.Prefix) (bool, error) { return false, nil }
+func (f *fakeSystem) LinkMTU(name string) (int, error)       { return f.links[name].mtu, nil }
+func (f *fakeSystem) RouteMTU(netip.Addr) (int, bool, error) { return 1400, true, nil }
+func (f *fakeSystem) DefaultRouteMTU() (int, bool, error)    { return 1500, true, nil }
 func (f *fakeSystem) AddRoute(name string, p netip.Prefix, table int) error {
 	if err := f.op("AddRoute"); err != nil {
 		return err
@@ -271,7 +270,18 @@ func (f *fakeSystem) Get(name string) (*wgtypes.Device, error) {
 	if !ok {
 		return nil, errors.New("no such device")
 	}
-	return d, nil
+	// A copy, as a real device's reply is: what the caller holds must not
+	// change under it when the device does.
+	c := *d
+	c.Peers = slices.Clone(d.Peers)
+	for i := range c.Peers {
+		c.Peers[i].AllowedIPs = slices.Clone(c.Peers[i].AllowedIPs)
+		if ep := c.Peers[i].Endpoint; ep != nil {
+			e := *ep
+			c.Peers[i].Endpoint = &e
+		}
+	}
+	return &c, nil
 }
 
 // Configure applies a request as the UAPI does: absent fields are kept, a
@@ -513,7 +523,7 @@ func TestIptablesBackend(t *testing.T) {
 	if err != nil || j == nil {
 		t.Fatalf("journal: %v %v", j, err)
 	}
-	i := slices.IndexFunc(j.Undo, func(u Undo) bool { return u.Kind == "firewall" })
+	i := slices.IndexFunc(j.Undo, func(u Undo) bool { return u.Kind == UndoFirewall })
 	if i < 0 || j.Undo[i].Backend != firewall.BackendIptables || !slices.Equal(j.Undo[i].Families, []int{6, 4}) {
 		t.Fatalf("firewall record %+v", j.Undo)
 	}
@@ -628,7 +638,7 @@ func TestDownKeepsWhatItCouldNotUndo(t *testing.T) {
 		t.Fatalf("journal after the failed down: %v, %v", j, err)
 	}
 	for _, u := range j.Undo {
-		if u.Kind != "rule" {
+		if u.Kind != UndoRule {
 			t.Errorf("journal kept %+v, which was undone", u)
 		}
 	}

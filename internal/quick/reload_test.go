@@ -464,8 +464,8 @@ func TestReloadTranscript(t *testing.T) {
 [#] ip -4 address add 10.0.0.3/24 dev wg0
 [#] resolvconf -d wg0 -f
 [#] resolvconf -a wg0 -m 0 -x
-[#] wg set wg0 fwmark 51820
 [#] ip -4 route add 10.4.0.0/16 dev wg0
+[#] wg set wg0 fwmark 51820
 [#] ip -4 rule add not fwmark 51820 table 51820
 [#] ip -4 rule add table main suppress_prefixlength 0
 [#] ip -4 route add 0.0.0.0/0 dev wg0 table 51820
@@ -842,5 +842,31 @@ func TestAppliedLog(t *testing.T) {
 	}
 	if files := logFiles(jp); len(files) != 0 {
 		t.Errorf("after down: %v", files)
+	}
+}
+
+// TestJournalLegacyDNS: a journal written before the DNS record was
+// structured (each command's words joined with NULs) is read into the
+// structured form, and down runs its commands.
+func TestJournalLegacyDNS(t *testing.T) {
+	r := newReloadEnv(t)
+	legacy := `{"interface": "wg0", "complete": true, "undo": [{"kind": "link"}, {"kind": "dns", "dns_unset": ["resolvconf\u0000-d\u0000wg0\u0000-f"]}]}`
+	if err := os.WriteFile(journalPath(r.StateDir, "wg0"), []byte(legacy), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	j, err := loadJournal(r.StateDir, "wg0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Undo{{Kind: UndoLink}, {Kind: UndoDNS, DNSUndo: []Command{{Name: "resolvconf", Args: []string{"-d", "wg0", "-f"}}}}}
+	if diff := cmp.Diff(want, j.Undo); diff != "" {
+		t.Fatalf("records (-want +got):\n%s", diff)
+	}
+	r.rc.records["wg0"] = "nameserver 10.0.0.53\n"
+	if err := r.Down(context.Background(), "wg0", parse(t, testKeys.Replace(reloadBase)), ""); err != nil {
+		t.Fatalf("down: %v\n%s", err, r.stderr)
+	}
+	if _, ok := r.rc.records["wg0"]; ok || !strings.Contains(r.stderr.String(), "[#] resolvconf -d wg0 -f\n") {
+		t.Errorf("the DNS record was not removed:\n%s", r.stderr)
 	}
 }

@@ -43,7 +43,7 @@ func (e *Env) Reresolve(ctx context.Context, iface string, cfg *config.Config) e
 	}
 	d, err := e.Device.Get(iface)
 	if err != nil {
-		return fmt.Errorf("reading %s: %s", iface, device.Strerror(err))
+		return fmt.Errorf("reading %s: %w", iface, device.Wrap(err))
 	}
 	now := time.Now
 	if e.Now != nil {
@@ -89,7 +89,7 @@ func (e *Env) Reresolve(ctx context.Context, iface string, cfg *config.Config) e
 	}
 	defer unlock()
 	if d, err = e.Device.Get(iface); err != nil {
-		return errors.Join(append(errs, fmt.Errorf("reading %s: %s", iface, device.Strerror(err)))...)
+		return errors.Join(append(errs, fmt.Errorf("reading %s: %w", iface, device.Wrap(err)))...)
 	}
 	live = peersByKey(d)
 	for _, f := range todo {
@@ -100,7 +100,7 @@ func (e *Env) Reresolve(ctx context.Context, iface string, cfg *config.Config) e
 		e.cmdf("wg set %s peer %s endpoint %s", iface, f.key, udpText(f.ep))
 		pc := wgtypes.PeerConfig{PublicKey: f.key, UpdateOnly: true, Endpoint: f.ep}
 		if err := e.Device.Configure(iface, wgtypes.Config{Peers: []wgtypes.PeerConfig{pc}}); err != nil {
-			errs = append(errs, fmt.Errorf("configuring %s: %s", iface, device.Strerror(err)))
+			errs = append(errs, fmt.Errorf("configuring %s: %w", iface, device.Wrap(err)))
 		}
 	}
 	return errors.Join(errs...)

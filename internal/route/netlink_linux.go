@@ -325,39 +325,6 @@ func (m *Manager) retryRoute(name string, p netip.Prefix, table int, prepare fun
 	}
 }
 
-// RouteOnLinkCovers reports whether a route through the link name in the
-// main table covers p: its prefix is no longer than p's and contains p's
-// address. It answers what "ip -4|-6 route show dev IF match P" answers by
-// printing anything, which is how wg-quick skips allowed IPs that a
-// connected route from Address already covers.
-func (m *Manager) RouteOnLinkCovers(name string, p netip.Prefix) (bool, error) {
-	if !p.IsValid() {
-		return false, fmt.Errorf("looking up routes on %s: invalid prefix", name)
-	}
-	link, err := m.link(name)
-	if err != nil {
-		return false, fmt.Errorf("looking up routes on %s covering %v: %w", name, p, err)
-	}
-	family := addrFamily(p.Addr())
-	filter := &netlink.Route{LinkIndex: link.Attrs().Index, Table: unix.RT_TABLE_MAIN}
-	routes, err := retryDump(func() ([]netlink.Route, error) {
-		return m.h.RouteListFiltered(family, filter, netlink.RT_FILTER_OIF|netlink.RT_FILTER_TABLE)
-	})
-	if err != nil {
-		return false, fmt.Errorf("looking up routes on %s covering %v: %w", name, p, err)
-	}
-	for _, r := range routes {
-		dst, ok := routeDst(r)
-		if !ok || dst.Addr().Is4() != p.Addr().Is4() {
-			continue
-		}
-		if dst.Bits() <= p.Bits() && dst.Masked().Contains(p.Addr()) {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
 // LinkRoutes returns the destinations of the routes through the link name
 // in the main table, IPv4 then IPv6, as "ip -4 route show dev IF" and
 // "ip -6 route show dev IF" list them: whoever added them (the kernel for an
@@ -673,14 +640,6 @@ func checkTable(table int) error {
 		return fmt.Errorf("table %d out of range", table)
 	}
 	return nil
-}
-
-// addrFamily returns the address family of a.
-func addrFamily(a netip.Addr) int {
-	if a.Is4() {
-		return netlink.FAMILY_V4
-	}
-	return netlink.FAMILY_V6
 }
 
 // ipNet converts a prefix, host bits included, for the library.

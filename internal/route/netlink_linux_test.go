@@ -336,19 +336,24 @@ func TestAddressesRoutesAndMTU(t *testing.T) {
 			{"10.77.1.0/24", false},    // next to the connected route
 			{"fd78:0:0:1::/64", false}, // next to it
 		}
+		routes, err := m.LinkRoutes(dev)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, tt := range tests {
 			p := netip.MustParsePrefix(tt.p)
-			got, err := m.RouteOnLinkCovers(dev, p)
-			if err != nil {
-				t.Fatal(err)
-			}
+			got := Covers(routes, p)
 			ipSays := ip(t, ns, ipFamily(p), "route", "show", "dev", dev, "match", tt.p) != ""
 			if got != tt.want || got != ipSays {
-				t.Errorf("RouteOnLinkCovers(%s, %s) = %v, want %v; ip route show dev %s match %s says %v", dev, p, got, tt.want, dev, p, ipSays)
+				t.Errorf("Covers(LinkRoutes(%s), %s) = %v, want %v; ip route show dev %s match %s says %v", dev, p, got, tt.want, dev, p, ipSays)
 			}
 		}
-		if ok, err := m.RouteOnLinkCovers("lo", netip.MustParsePrefix("10.77.0.5/32")); err != nil || ok {
-			t.Errorf("RouteOnLinkCovers(lo, …) = %v, %v; want a route on another device not to count", ok, err)
+		lo, err := m.LinkRoutes("lo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if Covers(lo, netip.MustParsePrefix("10.77.0.5/32")) {
+			t.Errorf("Covers(LinkRoutes(lo), …): want a route on another device not to count")
 		}
 	})
 

@@ -60,11 +60,6 @@ func (m *Manager) AddRoute(name string, p netip.Prefix, table int) error { retur
 // DeleteRoute returns an error wrapping errors.ErrUnsupported.
 func (m *Manager) DeleteRoute(name string, p netip.Prefix, table int) error { return errUnsupported }
 
-// RouteOnLinkCovers returns an error wrapping errors.ErrUnsupported.
-func (m *Manager) RouteOnLinkCovers(name string, p netip.Prefix) (bool, error) {
-	return false, errUnsupported
-}
-
 // TableEmpty returns an error wrapping errors.ErrUnsupported.
 func (m *Manager) TableEmpty(table int) (bool, error) { return false, errUnsupported }
 
