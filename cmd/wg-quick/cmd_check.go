@@ -16,11 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wgtools/wgtools/internal/config"
-	"github.com/wgtools/wgtools/internal/dns"
-	"github.com/wgtools/wgtools/internal/firewall"
 	"github.com/wgtools/wgtools/internal/quick"
-	"github.com/wgtools/wgtools/internal/route"
-	"github.com/wgtools/wgtools/internal/sysexec"
 )
 
 // Exit statuses of `wg-quick check`.
@@ -71,20 +67,9 @@ func (e *env) check(ctx context.Context, arg string, asJSON bool) error {
 		Writers:       writers(file, fst, dst),
 		Resolver:      timeoutResolver{net.DefaultResolver, 3 * time.Second},
 	}
-	if rt, err := route.New(); err == nil {
-		defer rt.Close()
-		env.TableID = rt.TableID
-	}
-	d := dns.New(sysexec.OS{})
-	env.HaveDNS = func() error { return d.Check([]netip.Addr{netip.IPv4Unspecified()}) }
-	// Asking the kernel about nf_tables needs root; without it, say nothing.
-	if os.Geteuid() == 0 {
-		if nft, err := firewall.NewNFT(0); err == nil {
-			defer nft.Close()
-			fw := newFirewall(nft)
-			env.HaveFirewall = func() error { _, err := fw.Backend(); return err }
-		}
-	}
+	sys, done := quick.NewCheckEnv(e.systemOptions(""))
+	defer done()
+	env.TableID, env.HaveDNS, env.HaveFirewall = sys.TableID, sys.HaveDNS, sys.HaveFirewall
 	findings := quick.Check(ctx, file, data, env)
 	errs, warns := 0, 0
 	for _, f := range findings {

@@ -129,11 +129,13 @@ func (inj *Injector) Calls() int {
 	return inj.n
 }
 
-// Wrap puts the injector between q and its Router, Device, Firewall,
+// Wrap puts the injector between q and its Links, Routes, Policy, Device, Firewall,
 // Userspace, the command runners of its DNS and hooks, and the system
 // calls of its file writes (the journal, a saved configuration).
 func (inj *Injector) Wrap(q *quick.Env) {
-	q.Router = &router{inj, q.Router}
+	q.Links = &links{inj, q.Links}
+	q.Routes = &routes{inj, q.Routes}
+	q.Policy = &policy{inj, q.Policy}
 	q.Device = &dev{inj, q.Device}
 	q.Firewall = &fw{inj, q.Firewall}
 	q.Userspace = &us{inj, q.Userspace}
@@ -155,152 +157,162 @@ func (inj *Injector) Wrap(q *quick.Env) {
 	}
 }
 
-type router struct {
+type links struct {
 	inj *Injector
-	r   quick.Router
+	r   quick.Links
 }
 
-func (w *router) LinkExists(name string) (bool, error) {
+type routes struct {
+	inj *Injector
+	r   quick.Routes
+}
+
+type policy struct {
+	inj *Injector
+	r   quick.Policy
+}
+
+func (w *links) LinkExists(name string) (bool, error) {
 	if err := w.inj.step("LinkExists", name); err != nil {
 		return false, err
 	}
 	return w.r.LinkExists(name)
 }
 
-func (w *router) AddWireGuardLink(name string) error {
+func (w *links) AddWireGuardLink(name string) error {
 	if err := w.inj.step("AddWireGuardLink", name); err != nil {
 		return err
 	}
 	return w.r.AddWireGuardLink(name)
 }
 
-func (w *router) DeleteLink(name string) error {
+func (w *links) DeleteLink(name string) error {
 	if err := w.inj.step("DeleteLink", name); err != nil {
 		return err
 	}
 	return w.r.DeleteLink(name)
 }
 
-func (w *router) AddAddress(name string, p netip.Prefix) error {
+func (w *links) AddAddress(name string, p netip.Prefix) error {
 	if err := w.inj.step("AddAddress ", name, " ", p); err != nil {
 		return err
 	}
 	return w.r.AddAddress(name, p)
 }
 
-func (w *router) DeleteAddress(name string, p netip.Prefix) error {
+func (w *links) DeleteAddress(name string, p netip.Prefix) error {
 	if err := w.inj.step("DeleteAddress ", name, " ", p); err != nil {
 		return err
 	}
 	return w.r.DeleteAddress(name, p)
 }
 
-func (w *router) Addresses(name string) ([]netip.Prefix, error) {
+func (w *links) Addresses(name string) ([]netip.Prefix, error) {
 	if err := w.inj.step("Addresses", name); err != nil {
 		return nil, err
 	}
 	return w.r.Addresses(name)
 }
 
-func (w *router) SetMTUUp(name string, mtu int) error {
+func (w *links) SetMTUUp(name string, mtu int) error {
 	if err := w.inj.step("SetMTUUp ", name, " ", mtu); err != nil {
 		return err
 	}
 	return w.r.SetMTUUp(name, mtu)
 }
 
-func (w *router) LinkMTU(name string) (int, error) {
+func (w *links) LinkMTU(name string) (int, error) {
 	if err := w.inj.step("LinkMTU", name); err != nil {
 		return 0, err
 	}
 	return w.r.LinkMTU(name)
 }
 
-func (w *router) RouteMTU(dst netip.Addr) (int, bool, error) {
+func (w *routes) RouteMTU(dst netip.Addr) (int, bool, error) {
 	if err := w.inj.step("RouteMTU ", dst); err != nil {
 		return 0, false, err
 	}
 	return w.r.RouteMTU(dst)
 }
 
-func (w *router) DefaultRouteMTU() (int, bool, error) {
+func (w *routes) DefaultRouteMTU() (int, bool, error) {
 	if err := w.inj.step("DefaultRouteMTU"); err != nil {
 		return 0, false, err
 	}
 	return w.r.DefaultRouteMTU()
 }
 
-func (w *router) AddRoute(name string, p netip.Prefix, table int) error {
+func (w *routes) AddRoute(name string, p netip.Prefix, table int) error {
 	if err := w.inj.step("AddRoute ", name, " ", p, " table ", table); err != nil {
 		return err
 	}
 	return w.r.AddRoute(name, p, table)
 }
 
-func (w *router) DeleteRoute(name string, p netip.Prefix, table int) error {
+func (w *routes) DeleteRoute(name string, p netip.Prefix, table int) error {
 	if err := w.inj.step("DeleteRoute ", name, " ", p, " table ", table); err != nil {
 		return err
 	}
 	return w.r.DeleteRoute(name, p, table)
 }
 
-func (w *router) LinkRoutes(name string) ([]netip.Prefix, error) {
+func (w *routes) LinkRoutes(name string) ([]netip.Prefix, error) {
 	if err := w.inj.step("LinkRoutes", name); err != nil {
 		return nil, err
 	}
 	return w.r.LinkRoutes(name)
 }
 
-func (w *router) TableEmpty(table int) (bool, error) {
+func (w *routes) TableEmpty(table int) (bool, error) {
 	if err := w.inj.step("TableEmpty ", table); err != nil {
 		return false, err
 	}
 	return w.r.TableEmpty(table)
 }
 
-func (w *router) AddRule(r route.Rule) error {
+func (w *policy) AddRule(r route.Rule) error {
 	if err := w.inj.step("AddRule ", fmt.Sprintf("%+v", r)); err != nil {
 		return err
 	}
 	return w.r.AddRule(r)
 }
 
-func (w *router) DeleteRule(r route.Rule) error {
+func (w *policy) DeleteRule(r route.Rule) error {
 	if err := w.inj.step("DeleteRule ", fmt.Sprintf("%+v", r)); err != nil {
 		return err
 	}
 	return w.r.DeleteRule(r)
 }
 
-func (w *router) Rules(family int) ([]route.Rule, error) {
+func (w *policy) Rules(family int) ([]route.Rule, error) {
 	if err := w.inj.step("Rules ", family); err != nil {
 		return nil, err
 	}
 	return w.r.Rules(family)
 }
 
-func (w *router) DefaultRulePriority(family int) (int, error) {
+func (w *policy) DefaultRulePriority(family int) (int, error) {
 	if err := w.inj.step("DefaultRulePriority ", family); err != nil {
 		return 0, err
 	}
 	return w.r.DefaultRulePriority(family)
 }
 
-func (w *router) TableID(name string) (int, error) {
+func (w *routes) TableID(name string) (int, error) {
 	if err := w.inj.step("TableID", name); err != nil {
 		return 0, err
 	}
 	return w.r.TableID(name)
 }
 
-func (w *router) ReadSysctl(key string) (string, error) {
+func (w *policy) ReadSysctl(key string) (string, error) {
 	if err := w.inj.step("ReadSysctl", key); err != nil {
 		return "", err
 	}
 	return w.r.ReadSysctl(key)
 }
 
-func (w *router) WriteSysctl(key, value string) error {
+func (w *policy) WriteSysctl(key, value string) error {
 	if err := w.inj.step("WriteSysctl ", key, "=", value); err != nil {
 		return err
 	}

@@ -41,6 +41,16 @@
 // interface; `reresolve` refreshes the endpoints of peers behind host
 // names whose handshakes went stale.
 //
+// # The system
+//
+// The engine reaches the system only through the interfaces in env.go:
+// [Links], [Routes] and [Policy] (Linux's policy rules and src_valid_mark),
+// [Device], [Firewall], [Userspace], and the DNS and hook runners. The one
+// file that names their Linux implementations is system_linux.go
+// ([NewEnv]); a second platform would be a file beside it
+// (system_other.go says what it would hold), not edits above the
+// interfaces.
+//
 // # Adding a configuration key
 //
 //  1. internal/config: parse it into [config.Interface] or [config.Peer]

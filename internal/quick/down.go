@@ -108,12 +108,12 @@ func (e *Env) undo(j *Journal) error {
 		switch u.Kind {
 		case UndoLink:
 			e.cmdf("ip link delete dev %s", j.Interface)
-			if err := e.Router.DeleteLink(j.Interface); err != nil && !notExist(err) {
+			if err := e.Links.DeleteLink(j.Interface); err != nil && !notExist(err) {
 				fail(u, err)
 			}
 		case UndoRule:
 			e.cmdf("%s", ruleCmd("delete", u))
-			if err := e.Router.DeleteRule(ruleOf(u)); err != nil && !notExist(err) {
+			if err := e.Policy.DeleteRule(ruleOf(u)); err != nil && !notExist(err) {
 				fail(u, err)
 			}
 		case UndoFirewall:
@@ -180,7 +180,7 @@ func (e *Env) journalFromConfig(iface string, cfg *config.Config) *Journal {
 		return j
 	}
 	for _, fam := range []int{4, 6} {
-		rules, err := e.Router.Rules(fam)
+		rules, err := e.Policy.Rules(fam)
 		if err != nil {
 			continue
 		}

@@ -16,8 +16,9 @@ import (
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 )
 
-// Router is what quick needs of rtnetlink; *route.Manager implements it.
-type Router interface {
+// Links is the link layer: WireGuard links, their addresses and MTU.
+// *route.Manager implements it (rtnetlink).
+type Links interface {
 	LinkExists(name string) (bool, error)
 	AddWireGuardLink(name string) error
 	DeleteLink(name string) error
@@ -26,19 +27,38 @@ type Router interface {
 	Addresses(name string) ([]netip.Prefix, error)
 	SetMTUUp(name string, mtu int) error
 	LinkMTU(name string) (int, error)
+}
+
+// Routes is routing through a link: routes in the main table or another,
+// the tables themselves, and the path MTU up reads.
+// *route.Manager implements it (rtnetlink and rt_tables).
+type Routes interface {
 	RouteMTU(dst netip.Addr) (int, bool, error)
 	DefaultRouteMTU() (int, bool, error)
 	AddRoute(name string, p netip.Prefix, table int) error
 	DeleteRoute(name string, p netip.Prefix, table int) error
+	// LinkRoutes lists the main table's routes through a link.
 	LinkRoutes(name string) ([]netip.Prefix, error)
 	TableEmpty(table int) (bool, error)
+	TableID(name string) (int, error)
+}
+
+// Policy is what a full tunnel needs beyond routes on Linux: policy rules
+// and the src_valid_mark sysctl. *route.Manager implements it.
+type Policy interface {
 	AddRule(r route.Rule) error
 	DeleteRule(r route.Rule) error
 	Rules(family int) ([]route.Rule, error)
 	DefaultRulePriority(family int) (int, error)
-	TableID(name string) (int, error)
 	ReadSysctl(key string) (string, error)
 	WriteSysctl(key, value string) error
+}
+
+// Router is all three, as one rtnetlink client provides them.
+type Router interface {
+	Links
+	Routes
+	Policy
 }
 
 // Device is the WireGuard configuration plane; *device.Client implements it.
@@ -69,9 +89,30 @@ type Userspace interface {
 	Label(name string) string
 }
 
+// Options are what a command tells NewEnv about the system it runs on.
+type Options struct {
+	Iface          string
+	Stdout, Stderr io.Writer
+	// HookEnv is the environment hooks run with.
+	HookEnv []string
+	// Firewall is "" (probe), "nftables" or "iptables": WG_QUICK_FIREWALL.
+	Firewall string
+	// Userspace is an external userspace implementation to run for an
+	// interface when the kernel has no WireGuard
+	// (WG_QUICK_USERSPACE_IMPLEMENTATION); "" is the embedded device.
+	Userspace string
+	// Self is this program, run as `SELF userspace --foreground IF` for
+	// the embedded device.
+	Self string
+	// Retries is the endpoint resolution retry budget.
+	Retries int
+}
+
 // Env is everything Up, Down and Save touch.
 type Env struct {
-	Router    Router
+	Links     Links
+	Routes    Routes
+	Policy    Policy
 	Device    Device
 	Firewall  Firewall
 	DNS       *dns.Manager

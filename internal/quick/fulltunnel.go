@@ -16,7 +16,7 @@ import (
 // run the tables of the routes phase 2 would have deleted count as empty.
 func (t *txn) freeTable() (int, error) {
 	for table := 51820; ; table++ {
-		empty, err := t.e.Router.TableEmpty(table)
+		empty, err := t.e.Routes.TableEmpty(table)
 		if err != nil {
 			return 0, err
 		}
@@ -55,7 +55,7 @@ func (t *txn) addRules(fam int) []step {
 				return nil, err
 			}
 			u := t.j.Undo[len(t.j.Undo)-1]
-			return []action{{cmd: ruleCmd("delete", u), fn: func() error { return t.e.Router.DeleteRule(ruleOf(u)) }}}, nil
+			return []action{{cmd: ruleCmd("delete", u), fn: func() error { return t.e.Policy.DeleteRule(ruleOf(u)) }}}, nil
 		}}
 	}
 	f := famFlag(fam)
@@ -69,7 +69,7 @@ func (t *txn) addRules(fam int) []step {
 // would have picked for `ip rule add` without one, so the journal can later
 // delete exactly this rule and no other interface's identical one.
 func (e *Env) addRule(r route.Rule, j *Journal) error {
-	prio, err := e.Router.DefaultRulePriority(r.Family)
+	prio, err := e.Policy.DefaultRulePriority(r.Family)
 	if err != nil {
 		return err
 	}
@@ -77,7 +77,7 @@ func (e *Env) addRule(r route.Rule, j *Journal) error {
 	if err := j.record(Undo{Kind: UndoRule, Family: r.Family, Priority: r.Priority, Table: r.Table, Mark: r.Mark, Invert: r.Invert, Suppress: r.SuppressPrefixlen}); err != nil {
 		return err
 	}
-	return e.Router.AddRule(r)
+	return e.Policy.AddRule(r)
 }
 
 func ruleOf(u Undo) route.Rule {
@@ -94,10 +94,10 @@ func ruleCmd(op string, u Undo) string {
 
 func (t *txn) deleteRule(u Undo) step {
 	return step{cmds: []string{ruleCmd("delete", u)}, do: func() ([]action, error) {
-		if err := t.e.Router.DeleteRule(ruleOf(u)); err != nil && !notExist(err) {
+		if err := t.e.Policy.DeleteRule(ruleOf(u)); err != nil && !notExist(err) {
 			return nil, err
 		}
-		undo := []action{{cmd: ruleCmd("add", u), fn: func() error { return t.e.Router.AddRule(ruleOf(u)) }}}
+		undo := []action{{cmd: ruleCmd("add", u), fn: func() error { return t.e.Policy.AddRule(ruleOf(u)) }}}
 		return undo, t.dropRecords(func(x Undo) bool { return reflect.DeepEqual(x, u) })
 	}}
 }
@@ -194,7 +194,7 @@ func (e *Env) firewallBackend(j *Journal) (string, error) {
 // srcValidMark sets net.ipv4.conf.all.src_valid_mark as up does.
 func (t *txn) srcValidMark() ([]step, error) {
 	const key = "net.ipv4.conf.all.src_valid_mark"
-	old, err := t.e.Router.ReadSysctl(key)
+	old, err := t.e.Policy.ReadSysctl(key)
 	if err != nil {
 		return nil, err
 	}
@@ -206,10 +206,10 @@ func (t *txn) srcValidMark() ([]step, error) {
 		if err := t.j.record(Undo{Kind: UndoSysctl, Key: key, Old: old}); err != nil {
 			return nil, err
 		}
-		if err := t.e.Router.WriteSysctl(key, "1"); err != nil {
+		if err := t.e.Policy.WriteSysctl(key, "1"); err != nil {
 			return nil, err
 		}
-		return []action{{cmd: fmt.Sprintf("sysctl -q %s=%s", key, old), fn: func() error { return t.e.Router.WriteSysctl(key, old) }}}, nil
+		return []action{{cmd: fmt.Sprintf("sysctl -q %s=%s", key, old), fn: func() error { return t.e.Policy.WriteSysctl(key, old) }}}, nil
 	}}}, nil
 }
 

@@ -415,7 +415,7 @@ func newEnv(t *testing.T, f *fakeSystem, rec *sysexec.Recorder, stderr *bytes.Bu
 	d.LookPath = func(name string) (string, bool) { return "/sbin/" + name, name == "resolvconf" }
 	d.InterfaceOrder = "/nonexistent"
 	return &Env{
-		Router: f, Device: f, Firewall: f, Userspace: f, DNS: d,
+		Links: f, Routes: f, Policy: f, Device: f, Firewall: f, Userspace: f, DNS: d,
 		Hooks:        &hooks.Runner{Exec: rec, Iface: "wg0", Env: []string{}, Stdout: stderr, Stderr: stderr},
 		Resolver:     net.DefaultResolver,
 		KernelModule: func() bool { return false },

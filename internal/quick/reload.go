@@ -89,7 +89,7 @@ func (e *Env) Reload(ctx context.Context, iface string, cfg *config.Config, opts
 	if t.dev, err = e.Device.Get(iface); err != nil {
 		return fmt.Errorf("reading %s: %w", iface, device.Wrap(err))
 	}
-	addrs, err := e.Router.Addresses(iface)
+	addrs, err := e.Links.Addresses(iface)
 	if err != nil {
 		return err
 	}

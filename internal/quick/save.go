@@ -43,13 +43,13 @@ func (e *Env) SaveText(ctx context.Context, iface string, cfg *config.Config) ([
 	live := device.Config(d)
 	ifc := cfg.Interface
 	ifc.PrivateKey, ifc.ListenPort, ifc.FwMark = live.Interface.PrivateKey, live.Interface.ListenPort, live.Interface.FwMark
-	if ifc.Addresses, err = e.Router.Addresses(iface); err != nil {
+	if ifc.Addresses, err = e.Links.Addresses(iface); err != nil {
 		return nil, err
 	}
 	ifc.AddressText = nil
 	ifc.DNS = e.DNS.Servers(ctx, iface)
 	if ifc.MTU != 0 {
-		if ifc.MTU, err = e.Router.LinkMTU(iface); err != nil {
+		if ifc.MTU, err = e.Links.LinkMTU(iface); err != nil {
 			return nil, err
 		}
 	}

@@ -27,12 +27,12 @@ func (t *txn) addLink() ([]action, error) {
 		return nil, err
 	}
 	del := action{cmd: "ip link delete dev " + t.iface, fn: func() error {
-		if err := e.Router.DeleteLink(t.iface); err != nil && !notExist(err) {
+		if err := e.Links.DeleteLink(t.iface); err != nil && !notExist(err) {
 			return err
 		}
 		return nil
 	}}
-	err := e.Router.AddWireGuardLink(t.iface)
+	err := e.Links.AddWireGuardLink(t.iface)
 	if err == nil {
 		t.madeLink = true
 		return []action{del}, nil
@@ -62,13 +62,13 @@ func (t *txn) addressSteps() ([]step, error) {
 		}
 		cmd := fmt.Sprintf("ip %s address del %s dev %s", family(a), a, t.iface)
 		steps = append(steps, step{cmds: []string{cmd}, do: func() ([]action, error) {
-			err := t.e.Router.DeleteAddress(t.iface, a)
+			err := t.e.Links.DeleteAddress(t.iface, a)
 			if err != nil && notExist(err) {
 				return nil, nil
 			} else if err != nil {
 				return nil, err
 			}
-			return []action{t.linkAction(fmt.Sprintf("ip %s address add %s dev %s", family(a), a, t.iface), func() error { return t.e.Router.AddAddress(t.iface, a) })}, nil
+			return []action{t.linkAction(fmt.Sprintf("ip %s address add %s dev %s", family(a), a, t.iface), func() error { return t.e.Links.AddAddress(t.iface, a) })}, nil
 		}})
 	}
 	for i, a := range t.next.Addresses {
@@ -82,13 +82,13 @@ func (t *txn) addressSteps() ([]step, error) {
 		}
 		cmd := fmt.Sprintf("ip %s address add %s dev %s", family(a), text, t.iface)
 		steps = append(steps, step{cmds: []string{cmd}, do: func() ([]action, error) {
-			err := t.e.Router.AddAddress(t.iface, a)
+			err := t.e.Links.AddAddress(t.iface, a)
 			if errors.Is(err, route.ErrExists) && !t.fresh {
 				return nil, nil // left by an interrupted reload
 			} else if err != nil {
 				return nil, err
 			}
-			return []action{t.linkAction(fmt.Sprintf("ip %s address del %s dev %s", family(a), a, t.iface), func() error { return t.e.Router.DeleteAddress(t.iface, a) })}, nil
+			return []action{t.linkAction(fmt.Sprintf("ip %s address del %s dev %s", family(a), a, t.iface), func() error { return t.e.Links.DeleteAddress(t.iface, a) })}, nil
 		}})
 	}
 	return steps, nil
@@ -120,16 +120,16 @@ func (t *txn) mtuSteps() ([]step, error) {
 	cmd := fmt.Sprintf("ip link set mtu %d up dev %s", mtu, t.iface)
 	if t.fresh {
 		// Reverted by deleting the link.
-		return []step{{cmds: []string{cmd}, do: func() ([]action, error) { return nil, t.e.Router.SetMTUUp(t.iface, mtu) }}}, nil
+		return []step{{cmds: []string{cmd}, do: func() ([]action, error) { return nil, t.e.Links.SetMTUUp(t.iface, mtu) }}}, nil
 	}
-	cur, err := t.e.Router.LinkMTU(t.iface)
+	cur, err := t.e.Links.LinkMTU(t.iface)
 	if err != nil {
 		return nil, err
 	}
 	if cur == mtu {
 		return nil, nil
 	}
-	set := func(m int) func() error { return func() error { return t.e.Router.SetMTUUp(t.iface, m) } }
+	set := func(m int) func() error { return func() error { return t.e.Links.SetMTUUp(t.iface, m) } }
 	return []step{{cmds: []string{cmd}, do: func() ([]action, error) {
 		if err := set(mtu)(); err != nil {
 			return nil, err
@@ -151,12 +151,12 @@ func (e *Env) autoMTU(d *wgtypes.Device) int {
 		if !ok {
 			continue
 		}
-		if m, ok, err := e.Router.RouteMTU(a.Unmap()); err == nil && ok && (best == 0 || m < best) {
+		if m, ok, err := e.Routes.RouteMTU(a.Unmap()); err == nil && ok && (best == 0 || m < best) {
 			best = m
 		}
 	}
 	if best == 0 {
-		if m, ok, err := e.Router.DefaultRouteMTU(); err == nil && ok {
+		if m, ok, err := e.Routes.DefaultRouteMTU(); err == nil && ok {
 			best = m
 		}
 	}

@@ -149,7 +149,7 @@ func (t *txn) routeSteps() ([]step, error) {
 // routes up finds with `ip route show dev IF match P`, they make an allowed
 // IP's own route unnecessary. A dry run predicts phase 2 and 3's effect.
 func (t *txn) otherRoutes() ([]netip.Prefix, error) {
-	live, err := t.e.Router.LinkRoutes(t.iface)
+	live, err := t.e.Routes.LinkRoutes(t.iface)
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +197,7 @@ func connectedRoute(a netip.Prefix) (netip.Prefix, bool) {
 // link as up reads them, or predicted in a dry run.
 func (t *txn) addressesAfter() ([]netip.Prefix, error) {
 	if !t.dry {
-		return t.e.Router.Addresses(t.iface)
+		return t.e.Links.Addresses(t.iface)
 	}
 	added, removed := t.addedRemoved()
 	out := slices.DeleteFunc(slices.Clone(t.addrs), func(a netip.Prefix) bool { return slices.Contains(removed, a) })
@@ -223,13 +223,13 @@ func (t *txn) deleteRoute(rt AppliedRoute) step {
 	delete(t.owned, rt)
 	t.deleted = append(t.deleted, rt)
 	return step{cmds: []string{t.routeCmd("del", rt)}, do: func() ([]action, error) {
-		err := t.e.Router.DeleteRoute(t.iface, rt.Prefix, rt.Table)
+		err := t.e.Routes.DeleteRoute(t.iface, rt.Prefix, rt.Table)
 		if err != nil && notExist(err) {
 			return nil, nil
 		} else if err != nil {
 			return nil, err
 		}
-		return []action{t.linkAction(t.routeCmd("add", rt), func() error { return t.e.Router.AddRoute(t.iface, rt.Prefix, rt.Table) })}, nil
+		return []action{t.linkAction(t.routeCmd("add", rt), func() error { return t.e.Routes.AddRoute(t.iface, rt.Prefix, rt.Table) })}, nil
 	}}
 }
 
@@ -237,13 +237,13 @@ func (t *txn) addRoute(rt AppliedRoute) step {
 	t.routes = append(t.routes, rt)
 	t.owned[rt] = true
 	return step{cmds: []string{t.routeCmd("add", rt)}, do: func() ([]action, error) {
-		err := t.e.Router.AddRoute(t.iface, rt.Prefix, rt.Table)
+		err := t.e.Routes.AddRoute(t.iface, rt.Prefix, rt.Table)
 		if errors.Is(err, route.ErrExists) && !t.fresh {
 			return nil, nil // left by an interrupted reload: ours now
 		} else if err != nil {
 			return nil, err
 		}
-		return []action{t.linkAction(t.routeCmd("del", rt), func() error { return t.e.Router.DeleteRoute(t.iface, rt.Prefix, rt.Table) })}, nil
+		return []action{t.linkAction(t.routeCmd("del", rt), func() error { return t.e.Routes.DeleteRoute(t.iface, rt.Prefix, rt.Table) })}, nil
 	}}
 }
 

@@ -35,7 +35,7 @@ func (e *Env) Up(ctx context.Context, iface string, cfg *config.Config) (err err
 // endpoints' names (resolved into cfg; resolved ones are not looked up
 // again). It returns the table.
 func (e *Env) upChecks(ctx context.Context, iface string, cfg *config.Config) (table int, err error) {
-	if exists, err := e.Router.LinkExists(iface); err != nil {
+	if exists, err := e.Links.LinkExists(iface); err != nil {
 		return 0, err
 	} else if exists {
 		// Unless it is the interface of an up of ours that was killed
@@ -119,7 +119,7 @@ func (e *Env) tableFor(cfg *config.Config) (int, error) {
 	case "off":
 		return 0, nil
 	default:
-		id, err := e.Router.TableID(t)
+		id, err := e.Routes.TableID(t)
 		if err != nil {
 			return 0, fmt.Errorf("table `%s': %w", t, err)
 		}
