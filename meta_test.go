@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -18,7 +19,13 @@ import (
 // goList returns `go list -json ./...` for the module's packages.
 func goList(t *testing.T) []pkgInfo {
 	t.Helper()
-	out, err := exec.Command("go", "list", "-json", "./...").Output()
+	return goListTags(t, "")
+}
+
+// goListTags is goList with build tags.
+func goListTags(t *testing.T, tags string) []pkgInfo {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-tags", tags, "-json", "./...").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
@@ -155,6 +162,66 @@ func TestImportOwners(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// layers gives each package the internal packages it may import: the
+// layout README's "Architecture" describes, leaves first. An edge not
+// written here fails the test, so a new one is a decision made here, not
+// an accident. Test files are not restricted.
+var layers = map[string][]string{
+	"internal/keys":        nil,
+	"internal/sysexec":     nil,
+	"internal/route":       nil,
+	"internal/nettest":     nil,
+	"internal/config":      {"internal/keys"},
+	"internal/show":        {"internal/keys"},
+	"internal/dns":         {"internal/sysexec"},
+	"internal/hooks":       {"internal/sysexec"},
+	"internal/firewall":    {"internal/config", "internal/sysexec"},
+	"internal/userspace":   {"internal/route"},
+	"internal/device":      {"internal/config", "internal/keys"},
+	"internal/quick":       {"internal/config", "internal/device", "internal/dns", "internal/firewall", "internal/hooks", "internal/keys", "internal/route", "internal/sysexec", "internal/userspace"},
+	"internal/faultinject": {"internal/firewall", "internal/quick", "internal/route", "internal/sysexec"},
+	"cmd/wg":               {"internal/config", "internal/device", "internal/keys", "internal/show"},
+	"cmd/wg-quick":         {"internal/config", "internal/faultinject", "internal/quick", "internal/sysexec", "internal/userspace"},
+	"bench/genconf":        {"internal/keys"},
+	"bench/floor":          nil,
+	"bench/pairtime":       nil,
+	"":                     nil,
+}
+
+// TestImportDirections enforces layers, with every build tag the
+// repository uses, so that a tagged file cannot add an edge unseen.
+func TestImportDirections(t *testing.T) {
+	for _, tags := range []string{"", "faultinject,vmtest"} {
+		for _, p := range goListTags(t, tags) {
+			rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, module), "/")
+			allowed, ok := layers[rel]
+			if !ok {
+				t.Errorf("package %q is not in layers: add it with the internal packages it may import", rel)
+				continue
+			}
+			for _, imp := range p.Imports {
+				dep, ours := strings.CutPrefix(imp, module+"/")
+				if !ours {
+					continue
+				}
+				if !slices.Contains(allowed, dep) {
+					t.Errorf("%s imports %s (tags %q), which layers does not allow; allowed: %v", rel, dep, tags, allowed)
+				}
+			}
+		}
+	}
+}
+
+// TestGoModTidy requires go.mod and go.sum as `go mod tidy` leaves them:
+// every module imported directly is required without `// indirect`, and
+// nothing unused is required.
+func TestGoModTidy(t *testing.T) {
+	out, err := exec.Command("go", "mod", "tidy", "-diff").CombinedOutput()
+	if err != nil {
+		t.Errorf("go.mod or go.sum is not tidy (go mod tidy -diff: %v):\n%s", err, out)
 	}
 }
 
