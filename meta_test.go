@@ -225,6 +225,37 @@ func TestGoModTidy(t *testing.T) {
 	}
 }
 
+// maxLines is how long a Go file may be before it must say why it is
+// longer: a line `// This file is long because ...` in its first comment.
+// Long files hide several concerns; a reason is fine, silence is not.
+const maxLines = 600
+
+// TestFileLength enforces maxLines.
+func TestFileLength(t *testing.T) {
+	err := filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && path != ".") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if n := strings.Count(string(data), "\n"); n > maxLines && !strings.Contains(string(data), "\n// This file is long because ") {
+			t.Errorf("%s has %d lines (more than %d): split it by concern, or say why it is long in a `// This file is long because` comment", path, n, maxLines)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestGoModNoReplace keeps go.mod free of replace directives, which would
 // make our build differ from what `go install` users get.
 func TestGoModNoReplace(t *testing.T) {
