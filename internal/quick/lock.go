@@ -102,7 +102,7 @@ func lock(ctx context.Context, dir, iface string) (unlock func(), err error) {
 		if err != nil {
 			f.Close()
 			if ctx.Err() != nil {
-				return nil, fmt.Errorf("Stopped waiting for another wg-quick working on `%s' (%s): %v; nothing was changed", iface, path, context.Cause(ctx))
+				return nil, fmt.Errorf("Stopped waiting for another wg-quick working on `%s' (%s): %w; nothing was changed", iface, path, context.Cause(ctx))
 			}
 			return nil, fmt.Errorf("locking %s: %w", path, err)
 		}
