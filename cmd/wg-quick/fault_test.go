@@ -322,7 +322,7 @@ func TestDownFaultAtEveryStep(t *testing.T) {
 		if code != 0 {
 			failed++
 		}
-		if s.linkExists(t) || len(eqStateFiles(s.ifname)) > 0 {
+		if s.linkExists(t) || len(stateFiles(s.ifname)) > 0 {
 			if out, err := s.run(t, "down"); err != nil {
 				t.Fatalf("down %d (%s), then a clean down: %v\n%s\nfirst down:\n%s", n, fired, err, out, stderr)
 			}

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -36,19 +37,48 @@ const (
 	// eqRunTimeout bounds one wg-quick run; a reference up that starts
 	// wireguard-go takes about a second.
 	eqRunTimeout = 60 * time.Second
-	// eqWaitDelay bounds how long a finished command's pipes may stay open,
-	// for example held by a daemon it started.
-	eqWaitDelay = 2 * time.Second
-	// eqExitTimeout bounds how long a userspace daemon may take to exit
-	// once its interface is deleted.
-	eqExitTimeout = 5 * time.Second
-	// eqPoll is how often bounded waits look again.
-	eqPoll = 20 * time.Millisecond
+)
 
-	// eqSocketDir and eqStateDir are shared by all namespaces: the UAPI
+// waitDelay bounds how long a finished command's pipes may stay open,
+// for example held by a daemon it started.
+const waitDelay = 2 * time.Second
+
+// runIn runs a program in ns with env as its whole environment, in dir
+// ("" for the test's), its output going to stdout and stderr, bounded by
+// timeout. timedOut says the bound cut it short.
+func runIn(ns *nettest.NetNS, timeout time.Duration, env []string, dir string, stdout, stderr io.Writer, name string, args ...string) (timedOut bool, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := ns.Command(ctx, name, args...)
+	cmd.Env, cmd.Dir = env, dir
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	cmd.WaitDelay = waitDelay
+	err = cmd.Run()
+	if ctx.Err() != nil {
+		return true, fmt.Errorf("%s: timed out after %v", cmd, timeout)
+	}
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", cmd, err)
+	}
+	return false, nil
+}
+
+// The harness every end-to-end test here uses. Its base (below, without a
+// prefix) runs programs in namespaces, fakes resolvconf, and checks that
+// an interface and everything of it is gone; on it sit the side-by-side
+// comparison with the reference (eq*, this file) and the topologies of
+// hosts (scenario and node, scenario_helpers_test.go).
+const (
+	// daemonExitTimeout bounds how long a userspace daemon may take to
+	// exit, removing its socket, once its interface is deleted.
+	daemonExitTimeout = 10 * time.Second
+	// poll is how often bounded waits look again.
+	poll = 20 * time.Millisecond
+
+	// socketDir and stateDir are shared by all namespaces: the UAPI
 	// sockets of userspace devices and our wg-quick's journals and locks.
-	eqSocketDir = "/var/run/wireguard"
-	eqStateDir  = "/run/wgtools"
+	socketDir = "/var/run/wireguard"
+	stateDir  = "/run/wgtools"
 )
 
 // eqTools are the programs the end-to-end tests run.
@@ -114,7 +144,7 @@ func eqNewSide(t *testing.T, label, quick string, extraEnv []string, ns *nettest
 	if err := os.Mkdir(bin, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(bin, "resolvconf"), []byte(eqFakeResolvconf(s.dir)), 0o755); err != nil {
+	if err := os.WriteFile(filepath.Join(bin, "resolvconf"), []byte(fakeResolvconf(s.dir)), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	for _, kv := range os.Environ() {
@@ -131,11 +161,11 @@ func eqNewSide(t *testing.T, label, quick string, extraEnv []string, ns *nettest
 	return s
 }
 
-// eqFakeResolvconf is a resolvconf that changes nothing outside dir: it
+// fakeResolvconf is a resolvconf that changes nothing outside dir: it
 // logs each call and its standard input to dir/resolvconf.log, keeps the
 // records given with -a (so that -l, as `wg-quick save` uses it, prints
 // their nameserver lines) and always succeeds.
-func eqFakeResolvconf(dir string) string {
+func fakeResolvconf(dir string) string {
 	return `#!/bin/bash
 # Fake resolvconf written by the wg-quick tests: never touches /etc.
 log=` + strconv.Quote(dir+"/resolvconf.log") + `
@@ -172,16 +202,9 @@ func (s *eqSide) writeConfig(t *testing.T, text string) {
 // wg-quick outlives eqRunTimeout.
 func (s *eqSide) run(t *testing.T, verb string) (stderr string, err error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), eqRunTimeout)
-	defer cancel()
-	cmd := s.ns.Command(ctx, s.quick, verb, s.conf)
-	cmd.Env = s.env
-	cmd.Dir = s.dir
-	cmd.WaitDelay = eqWaitDelay
 	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err = cmd.Run()
-	if ctx.Err() != nil {
+	timedOut, err := runIn(s.ns, eqRunTimeout, s.env, s.dir, &out, &errOut, s.quick, verb, s.conf)
+	if timedOut {
 		t.Fatalf("%s wg-quick %s: timed out after %v\nstderr:\n%s", s.label, verb, eqRunTimeout, errOut.String())
 	}
 	if err != nil {
@@ -241,14 +264,14 @@ func eqTeardownIface(t *testing.T, ns *nettest.NetNS, ifname string) {
 			t.Errorf("teardown: deleting %s: %v\n%s", ifname, err, out)
 		}
 	}
-	if pids := eqWaitDaemonsGone(ifname, eqExitTimeout); len(pids) > 0 {
-		t.Errorf("teardown: userspace daemons %v of %s still running %v after the link was deleted; killing them", pids, ifname, eqExitTimeout)
+	if pids := waitDaemonsGone(ifname, daemonExitTimeout); len(pids) > 0 {
+		t.Errorf("teardown: userspace daemons %v of %s still running %v after the link was deleted; killing them", pids, ifname, daemonExitTimeout)
 		for _, pid := range pids {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
-		eqWaitDaemonsGone(ifname, eqExitTimeout)
+		waitDaemonsGone(ifname, daemonExitTimeout)
 	}
-	for _, p := range append([]string{filepath.Join(eqSocketDir, ifname+".sock")}, eqStateFiles(ifname)...) {
+	for _, p := range append([]string{filepath.Join(socketDir, ifname+".sock")}, stateFiles(ifname)...) {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("teardown: %v", err)
 		}
@@ -259,22 +282,22 @@ func eqTeardownIface(t *testing.T, ns *nettest.NetNS, ifname string) {
 	}
 }
 
-// eqStateFiles lists our wg-quick's journal and lock files of ifname, in
+// stateFiles lists our wg-quick's journal and lock files of ifname, in
 // whichever namespace's directory they are (quick.NamespaceStateDir).
-func eqStateFiles(ifname string) []string {
+func stateFiles(ifname string) []string {
 	var files []string
 	for _, pat := range []string{"%s/%s.*", "%s/netns-*/%s.*"} {
-		m, _ := filepath.Glob(fmt.Sprintf(pat, eqStateDir, ifname))
+		m, _ := filepath.Glob(fmt.Sprintf(pat, stateDir, ifname))
 		files = append(files, m...)
 	}
 	return files
 }
 
-// eqDaemons returns the userspace WireGuard daemons serving ifname:
+// daemons returns the userspace WireGuard daemons serving ifname:
 // processes of wireguard-go or of a wg-quick (our `wg-quick userspace`) with
 // ifname among their arguments. Interface names come from
 // nettest.UniqueIfName, so no other process matches.
-func eqDaemons(ifname string) []int {
+func daemons(ifname string) []int {
 	entries, _ := os.ReadDir("/proc")
 	var pids []int
 	for _, e := range entries {
@@ -295,46 +318,54 @@ func eqDaemons(ifname string) []int {
 	return pids
 }
 
-// eqWaitDaemonsGone waits until no daemon serves ifname, at most timeout,
+// waitDaemonsGone waits until no daemon serves ifname, at most timeout,
 // and returns those still running.
-func eqWaitDaemonsGone(ifname string, timeout time.Duration) []int {
+func waitDaemonsGone(ifname string, timeout time.Duration) []int {
 	deadline := time.Now().Add(timeout)
 	for {
-		pids := eqDaemons(ifname)
+		pids := daemons(ifname)
 		if len(pids) == 0 || time.Now().After(deadline) {
 			return pids
 		}
-		time.Sleep(eqPoll)
+		time.Sleep(poll)
 	}
 }
 
-// requireGone checks, after a successful down, that the userspace daemon
-// exited and took its UAPI socket with it, and (for ours) that the journal
-// is gone.
+// requireGone fails the test unless the side's interface and everything
+// of it is gone (see requireIfaceGone).
 func (s *eqSide) requireGone(t *testing.T) {
 	t.Helper()
-	if s.linkExists(t) {
-		t.Errorf("%s: %s still exists after down", s.label, s.ifname)
+	requireIfaceGone(t, s.label, s.ns, s.ifname)
+}
+
+// requireIfaceGone fails the test unless, after a down, the interface is
+// gone with everything of it: the link, its userspace daemons and their
+// socket (waiting up to daemonExitTimeout, as a daemon exits only once it
+// sees its link gone) and our journal. label names the side or host.
+func requireIfaceGone(t *testing.T, label string, ns *nettest.NetNS, ifname string) {
+	t.Helper()
+	if eqLinkExists(t, ns, ifname) {
+		t.Errorf("%s: %s still exists after down", label, ifname)
 	}
-	if pids := eqWaitDaemonsGone(s.ifname, eqExitTimeout); len(pids) > 0 {
-		t.Errorf("%s: userspace daemons %v of %s still running %v after down", s.label, pids, s.ifname, eqExitTimeout)
+	if pids := waitDaemonsGone(ifname, daemonExitTimeout); len(pids) > 0 {
+		t.Errorf("%s: userspace daemons %v of %s still running %v after down", label, pids, ifname, daemonExitTimeout)
 	}
-	sock := filepath.Join(eqSocketDir, s.ifname+".sock")
-	deadline := time.Now().Add(eqExitTimeout)
+	sock := filepath.Join(socketDir, ifname+".sock")
+	deadline := time.Now().Add(daemonExitTimeout)
 	for {
 		_, err := os.Lstat(sock)
 		if errors.Is(err, fs.ErrNotExist) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Errorf("%s: %s still exists %v after down (err=%v)", s.label, sock, eqExitTimeout, err)
+			t.Errorf("%s: %s still exists %v after down (err=%v)", label, sock, daemonExitTimeout, err)
 			break
 		}
-		time.Sleep(eqPoll)
+		time.Sleep(poll)
 	}
-	for _, f := range eqStateFiles(s.ifname) {
+	for _, f := range stateFiles(ifname) {
 		if strings.HasSuffix(f, ".json") {
-			t.Errorf("%s: journal %s still there after down", s.label, f)
+			t.Errorf("%s: journal %s still there after down", label, f)
 		}
 	}
 }

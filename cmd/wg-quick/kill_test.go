@@ -76,8 +76,8 @@ func runKilled(t *testing.T, s *eqSide, verb string, n int) (done bool, stderr s
 func killLeftovers(s *eqSide, gone bool) []string {
 	var left []string
 	for _, pat := range []string{
-		filepath.Join(eqStateDir, "*"+s.ifname+"*"),
-		filepath.Join(eqStateDir, "netns-*", "*"+s.ifname+"*"),
+		filepath.Join(stateDir, "*"+s.ifname+"*"),
+		filepath.Join(stateDir, "netns-*", "*"+s.ifname+"*"),
 		filepath.Join(s.dir, "."+s.ifname+".conf.tmp*"),
 	} {
 		m, _ := filepath.Glob(pat)

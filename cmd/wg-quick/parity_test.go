@@ -163,7 +163,7 @@ func (d *pdev) waitEndpoint(o *pdev, want string) {
 		if time.Now().After(deadline) {
 			d.p.t.Fatalf("%s: endpoint of %s is %s, want %s", d.iface, o.iface, got, want)
 		}
-		time.Sleep(scenarioPoll)
+		time.Sleep(poll)
 	}
 }
 
@@ -184,7 +184,7 @@ func (d *pdev) remove() {
 			t.Errorf("%s still there %v after its link was deleted", socketFile(d.iface), daemonExitTimeout)
 			return
 		}
-		time.Sleep(scenarioPoll)
+		time.Sleep(poll)
 	}
 }
 
@@ -336,7 +336,7 @@ func parityNATKeepalive(p *parityRun) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the server sees a at %q, want the NAT's address %s", ep, routerAddr)
 		}
-		time.Sleep(scenarioPoll)
+		time.Sleep(poll)
 	}
 	server.mustReach("10.231.0.2")
 }

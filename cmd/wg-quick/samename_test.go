@@ -42,7 +42,7 @@ func TestSameNameInTwoNamespaces(t *testing.T) {
 	}
 	journals := func() []string {
 		var js []string
-		for _, f := range eqStateFiles(name) {
+		for _, f := range stateFiles(name) {
 			if strings.HasSuffix(f, ".json") {
 				js = append(js, f)
 			}

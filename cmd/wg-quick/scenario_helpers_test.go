@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -50,21 +51,8 @@ const (
 	reachTimeout = 20 * time.Second
 	// handshakeTimeout bounds how long waitHandshakes waits.
 	handshakeTimeout = 10 * time.Second
-	// daemonExitTimeout bounds how long the checks after `down` wait for the
-	// embedded userspace daemon to exit and remove its UAPI socket, which it
-	// does once it notices that its interface was deleted.
-	daemonExitTimeout = 10 * time.Second
 	// linkRunningTimeout bounds how long a LAN port waits for its carrier.
 	linkRunningTimeout = 5 * time.Second
-	// scenarioPoll is how often bounded waits look again.
-	scenarioPoll = 50 * time.Millisecond
-)
-
-// Directories that every network namespace shares: the UAPI sockets of
-// userspace devices, and wg-quick's journals and lock files.
-const (
-	uapiSocketDir = "/var/run/wireguard"
-	stateDir      = "/run/wgtools"
 )
 
 // scenario is one topology under test, with freshly built wg-quick and wg
@@ -104,7 +92,7 @@ func (s *scenario) removeLeftovers() {
 		t.Errorf("processes %v still run %s after the scenario", pids, s.wgQuick)
 	}
 	for _, iface := range s.ifaces {
-		for _, path := range append([]string{socketFile(iface)}, eqStateFiles(iface)...) {
+		for _, path := range append([]string{socketFile(iface)}, stateFiles(iface)...) {
 			err := os.Remove(path)
 			switch {
 			case errors.Is(err, fs.ErrNotExist):
@@ -129,7 +117,7 @@ func (s *scenario) waitNoDaemons() []int {
 		if len(pids) == 0 || time.Now().After(deadline) {
 			return pids
 		}
-		time.Sleep(scenarioPoll)
+		time.Sleep(poll)
 	}
 }
 
@@ -154,7 +142,7 @@ func processesRunning(exe string) []int {
 	return pids
 }
 
-func socketFile(iface string) string { return filepath.Join(uapiSocketDir, iface+".sock") }
+func socketFile(iface string) string { return filepath.Join(socketDir, iface+".sock") }
 
 // journalFile names an interface's journal for messages.
 func journalFile(iface string) string { return stateDir + "/[netns-ID/]" + iface + ".json" }
@@ -226,18 +214,9 @@ func (n *node) run(name string, args ...string) string {
 // exec runs a command in the node's namespace with the extra environment
 // variables env, and returns its combined output and error.
 func (n *node) exec(env []string, name string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), scenarioCmdTimeout)
-	defer cancel()
-	cmd := n.ns.Command(ctx, name, args...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.WaitDelay = 2 * time.Second
-	out, err := cmd.CombinedOutput()
-	if ctx.Err() != nil {
-		err = fmt.Errorf("%s: timed out after %v", cmd, scenarioCmdTimeout)
-	} else if err != nil {
-		err = fmt.Errorf("%s: %w", cmd, err)
-	}
-	return string(out), err
+	var out bytes.Buffer
+	_, err := runIn(n.ns, scenarioCmdTimeout, append(os.Environ(), env...), "", &out, &out, name, args...)
+	return out.String(), err
 }
 
 // execToFile is exec with the command's stdout and stderr going to a file
@@ -250,17 +229,7 @@ func (n *node) execToFile(env []string, name string, args ...string) (string, er
 		n.t.Fatal(err)
 	}
 	defer f.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), scenarioCmdTimeout)
-	defer cancel()
-	cmd := n.ns.Command(ctx, name, args...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = f, f
-	err = cmd.Run()
-	if ctx.Err() != nil {
-		err = fmt.Errorf("%s: timed out after %v", cmd, scenarioCmdTimeout)
-	} else if err != nil {
-		err = fmt.Errorf("%s: %w", cmd, err)
-	}
+	_, err = runIn(n.ns, scenarioCmdTimeout, append(os.Environ(), env...), "", f, f, name, args...)
 	out, rerr := os.ReadFile(f.Name())
 	if rerr != nil {
 		n.t.Fatal(rerr)
@@ -304,7 +273,7 @@ func (n *node) waitRunning(ifname string) {
 		if time.Now().After(deadline) {
 			n.t.Fatalf("%s: %s not running after %v", n.name, ifname, linkRunningTimeout)
 		}
-		time.Sleep(scenarioPoll)
+		time.Sleep(poll)
 	}
 }
 
@@ -314,8 +283,7 @@ func (n *node) waitRunning(ifname string) {
 // would rewrite the host's /etc/resolv.conf, shared by every namespace.
 func (n *node) writeFakeResolvconf() {
 	n.t.Helper()
-	script := fmt.Sprintf("#!/bin/bash\n{ echo \"resolvconf $*\"; cat; } >>%q\n", n.resolvconfLogPath())
-	if err := os.WriteFile(filepath.Join(n.dir, "resolvconf"), []byte(script), 0o755); err != nil {
+	if err := os.WriteFile(filepath.Join(n.dir, "resolvconf"), []byte(fakeResolvconf(n.dir)), 0o755); err != nil {
 		n.t.Fatal(err)
 	}
 }
@@ -451,7 +419,7 @@ func (n *node) waitHandshakes(peers map[string]string) {
 			slices.Sort(missing)
 			n.t.Fatalf("%s: no handshake with %v within %v; wg show %s latest-handshakes: %v", n.name, missing, handshakeTimeout, n.iface, got)
 		}
-		time.Sleep(scenarioPoll)
+		time.Sleep(poll)
 	}
 }
 
@@ -484,9 +452,6 @@ func (n *node) netState() string {
 // UAPI socket, journal or daemon.
 func (n *node) checkDown(before string) {
 	n.t.Helper()
-	if out, err := n.exec(nil, "ip", "link", "show", "dev", n.iface); err == nil {
-		n.t.Errorf("%s: link %s still exists after down:\n%s", n.name, n.iface, out)
-	}
 	for _, fam := range []string{"-4", "-6"} {
 		out := n.ip(fam, "route", "show", "table", "all")
 		for line := range strings.Lines(out) {
@@ -498,26 +463,7 @@ func (n *node) checkDown(before string) {
 	if diff := cmp.Diff(before, n.netState()); diff != "" {
 		n.t.Errorf("%s: routes, rules or firewall differ after down from before up (-before +after):\n%s", n.name, diff)
 	}
-	for _, f := range eqStateFiles(n.iface) {
-		if strings.HasSuffix(f, ".json") {
-			n.t.Errorf("%s: journal %s left after down", n.name, f)
-		}
-	}
-	// The daemon exits, removing its socket, once it sees its interface
-	// gone; down does not wait for that.
-	deadline := time.Now().Add(daemonExitTimeout)
-	for {
-		_, err := os.Lstat(socketFile(n.iface))
-		pids := n.daemonPIDs()
-		if errors.Is(err, fs.ErrNotExist) && len(pids) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			n.t.Errorf("%s: %v after down: socket %s (lstat: %v), daemons %v", n.name, daemonExitTimeout, socketFile(n.iface), err, pids)
-			return
-		}
-		time.Sleep(scenarioPoll)
-	}
+	requireIfaceGone(n.t, n.name, n.ns, n.iface)
 }
 
 // daemonPIDs lists the processes running the embedded userspace device for

@@ -64,7 +64,7 @@ func TestScenarioFiveNode(t *testing.T) {
 	}
 	for _, fn := range fiveNodes {
 		n := nodes[fn.name]
-		n.checkResolvconfLog(fmt.Sprintf("resolvconf -a %s -m 0 -x\nnameserver 1.1.1.1\n", resolvconfRecord(n.iface)))
+		n.checkResolvconfLog(fmt.Sprintf("resolvconf -a %s -m 0 -x\nnameserver 1.1.1.1\n(end of stdin)\n", resolvconfRecord(n.iface)))
 	}
 
 	// Peers that only know the bounce server reach each other through it.
@@ -85,7 +85,7 @@ func TestScenarioFiveNode(t *testing.T) {
 		n := nodes[fn.name]
 		n.checkDown(before[fn.name])
 		rec := resolvconfRecord(n.iface)
-		n.checkResolvconfLog(fmt.Sprintf("resolvconf -a %s -m 0 -x\nnameserver 1.1.1.1\nresolvconf -d %s -f\n", rec, rec))
+		n.checkResolvconfLog(fmt.Sprintf("resolvconf -a %s -m 0 -x\nnameserver 1.1.1.1\n(end of stdin)\nresolvconf -d %s -f\n", rec, rec))
 	}
 }
 

@@ -191,7 +191,7 @@ func TestUserspaceKilledDaemon(t *testing.T) {
 		}
 		usCheckDown(a, before)
 		rec := resolvconfRecord(a.iface)
-		a.checkResolvconfLog(fmt.Sprintf("resolvconf -a %s -m 0 -x\nnameserver %s\nresolvconf -d %s -f\n", rec, usTunnelB, rec))
+		a.checkResolvconfLog(fmt.Sprintf("resolvconf -a %s -m 0 -x\nnameserver %s\n(end of stdin)\nresolvconf -d %s -f\n", rec, usTunnelB, rec))
 
 		// The same name again: nothing of the killed daemon may get in
 		// the way, and the next down must restore the namespace.
@@ -341,7 +341,7 @@ func testExternalImplementation(t *testing.T, level string) {
 			t.Errorf("a: wireguard-go %v still runs %v after down", pids, usProcTimeout)
 			break
 		}
-		time.Sleep(scenarioPoll)
+		time.Sleep(poll)
 	}
 }
 
@@ -388,7 +388,7 @@ func usWaitLinkLocal(n *node, ifname string) {
 		if time.Now().After(deadline) {
 			n.t.Fatalf("%s: %s has no usable link-local address after %v:\n%s", n.name, ifname, linkRunningTimeout, out)
 		}
-		time.Sleep(scenarioPoll)
+		time.Sleep(poll)
 	}
 }
 
@@ -447,7 +447,7 @@ func usKillDaemon(n *node) {
 			n.t.Fatalf("%s: %v after SIGKILL of daemon %d: alive %v, link %s still there %v, connecting to the UAPI socket: %v (want it left behind, refusing connections)",
 				n.name, usProcTimeout, pids[0], usAlive(pids[0]), n.iface, linkErr == nil, dialErr)
 		}
-		time.Sleep(scenarioPoll)
+		time.Sleep(poll)
 	}
 	n.t.Logf("%s: killed daemon %d of %s; link gone, socket stale", n.name, pids[0], n.iface)
 }
@@ -518,7 +518,7 @@ func usIperf(t *testing.T, server, client *node, addr string) float64 {
 		if time.Now().After(deadline) {
 			t.Fatalf("iperf3 server wrote no pid file %s within %v", pidFile, usProcTimeout)
 		}
-		time.Sleep(scenarioPoll)
+		time.Sleep(poll)
 	}
 	stopped := false
 	stop := func() {
@@ -534,7 +534,7 @@ func usIperf(t *testing.T, server, client *node, addr string) float64 {
 				t.Errorf("iperf3 server %d still running %v after SIGTERM; killed it", pid, usProcTimeout)
 				return
 			}
-			time.Sleep(scenarioPoll)
+			time.Sleep(poll)
 		}
 	}
 	t.Cleanup(stop)
@@ -554,7 +554,7 @@ func usIperf(t *testing.T, server, client *node, addr string) float64 {
 		if time.Now().After(deadline) {
 			t.Fatalf("iperf3 server not listening on %s:%s within %v", addr, usIperfPort, usProcTimeout)
 		}
-		time.Sleep(scenarioPoll)
+		time.Sleep(poll)
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), scenarioCmdTimeout)
