@@ -250,12 +250,24 @@ func (t *txn) addRoute(rt AppliedRoute) step {
 // sortRoutes orders prefixes as wg-quick's `sort -nr -k 2 -t /` does:
 // longest prefix first, ties in reverse byte order of the whole text.
 func sortRoutes(ps []netip.Prefix) {
-	slices.SortStableFunc(ps, func(a, b netip.Prefix) int {
-		if c := cmp.Compare(b.Bits(), a.Bits()); c != 0 {
+	// Each prefix's text is made once, not twice per comparison.
+	type keyed struct {
+		p    netip.Prefix
+		text string
+	}
+	ks := make([]keyed, len(ps))
+	for i, p := range ps {
+		ks[i] = keyed{p, p.String()}
+	}
+	slices.SortStableFunc(ks, func(a, b keyed) int {
+		if c := cmp.Compare(b.p.Bits(), a.p.Bits()); c != 0 {
 			return c
 		}
-		return strings.Compare(b.String(), a.String())
+		return strings.Compare(b.text, a.text)
 	})
+	for i := range ks {
+		ps[i] = ks[i].p
+	}
 }
 
 // allowedPrefixes are a configuration's allowed IPs in up's route order.

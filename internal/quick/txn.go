@@ -163,13 +163,14 @@ func (t *txn) execute() (err error) {
 // phases are the concerns in the order up makes them (and reload, which
 // runs no hooks and has no link to make).
 func (t *txn) phases() []phase {
-	ps := []phase{{"device", t.deviceSteps}, {"teardown", t.teardownSteps}, {"addresses", t.addressSteps},
-		{"mtu", t.mtuSteps}, {"dns", t.dnsSteps}, {"routes", t.routeSteps}}
 	if t.fresh {
-		ps = append([]phase{{"link", t.linkSteps}, {"preup", t.hookSteps(t.cfg.Interface.PreUp)}}, ps...)
-		ps = append(ps, phase{"postup", t.hookSteps(t.cfg.Interface.PostUp)})
+		// Nothing to tear down on a new link.
+		return []phase{{"link", t.linkSteps}, {"preup", t.hookSteps(t.cfg.Interface.PreUp)},
+			{"device", t.deviceSteps}, {"addresses", t.addressSteps}, {"mtu", t.mtuSteps},
+			{"dns", t.dnsSteps}, {"routes", t.routeSteps}, {"postup", t.hookSteps(t.cfg.Interface.PostUp)}}
 	}
-	return ps
+	return []phase{{"device", t.deviceSteps}, {"teardown", t.teardownSteps}, {"addresses", t.addressSteps},
+		{"mtu", t.mtuSteps}, {"dns", t.dnsSteps}, {"routes", t.routeSteps}}
 }
 
 // hookSteps runs hook commands (printed by the runner as it runs them)
