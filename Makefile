@@ -11,8 +11,8 @@
 #   make demo       (root) a tunnel between two network namespaces, then teardown
 #
 # Install knobs follow wireguard-tools' Makefile: PREFIX, DESTDIR, BINDIR,
-# MANDIR, SYSCONFDIR, BASHCOMPDIR, SYSTEMDUNITDIR (pkg-config's
-# systemdsystemunitdir, else $(PREFIX)/lib/systemd/system), and the switches
+# MANDIR, SYSCONFDIR, BASHCOMPDIR, SYSTEMDUNITDIR ($(PREFIX)/lib/systemd/system,
+# or pkg-config's systemdsystemunitdir for PREFIX=/usr), and the switches
 # WITH_WGQUICK, WITH_BASHCOMPLETION, WITH_SYSTEMDUNITS, plus ZSHCOMPDIR,
 # FISHCOMPDIR, WITH_ZSHCOMPLETION and WITH_FISHCOMPLETION. Unlike the
 # reference, every switch defaults to yes instead of probing the build host
@@ -27,7 +27,16 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
 FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 PKG_CONFIG ?= pkg-config
-SYSTEMDUNITDIR ?= $(shell $(PKG_CONFIG) --variable=systemdsystemunitdir systemd 2>/dev/null || echo "$(PREFIX)/lib/systemd/system")
+# The units go where systemd reads them for this PREFIX: for /usr, the
+# distribution's place (pkg-config's systemdsystemunitdir); otherwise
+# $(PREFIX)/lib/systemd/system, which systemd reads before /usr/lib's for
+# /usr/local. So a /usr/local install never writes over, nor its uninstall
+# deletes, the files a package manager owns (wireguard-tools' units).
+ifeq ($(PREFIX),/usr)
+SYSTEMDUNITDIR ?= $(shell $(PKG_CONFIG) --variable=systemdsystemunitdir systemd 2>/dev/null || echo /usr/lib/systemd/system)
+else
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+endif
 WITH_WGQUICK ?= yes
 WITH_BASHCOMPLETION ?= yes
 WITH_ZSHCOMPLETION ?= yes

@@ -129,6 +129,49 @@ func checkUnitPaths(t *testing.T, service, bindir string) {
 	}
 }
 
+// TestInstallDefaultPrefixKeepsOffPackages: with the default PREFIX
+// (/usr/local) every file make install writes is under /usr/local (the
+// units in /usr/local/lib/systemd/system, which systemd reads before
+// the distribution's) or /etc, and no file a package manager owns is
+// among them: installing over or uninstalling a distribution's
+// wireguard-tools must not break it (dpkg -V would report its units
+// missing). Checked with DESTDIR against the paths dpkg knows here.
+func TestInstallDefaultPrefixKeepsOffPackages(t *testing.T) {
+	dest := t.TempDir()
+	runMake(t, false, nil, "install", "DESTDIR="+dest)
+	files := installedFiles(t, dest)
+	if unitDir := unitDirOf(t, files); unitDir != "usr/local/lib/systemd/system" {
+		t.Errorf("units installed in /%s, want /usr/local/lib/systemd/system", unitDir)
+	}
+	for _, f := range files {
+		if !strings.HasPrefix(f, "usr/local/") && !strings.HasPrefix(f, "etc/") {
+			t.Errorf("/%s is outside /usr/local and /etc", f)
+		}
+	}
+	dpkg, err := exec.LookPath("dpkg-query")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("missing prerequisite: dpkg-query (CI=true, so this is a failure, not a skip)")
+		}
+		t.Log("no dpkg-query: which files packages own is not checked")
+		return
+	}
+	for _, f := range files {
+		// dpkg-query -S exits 0 for a path some package owns.
+		if out, err := exec.Command(dpkg, "-S", "/"+f).CombinedOutput(); err == nil {
+			t.Errorf("make install writes /%s, which a package owns: %s", f, strings.TrimSpace(string(out)))
+		}
+	}
+	// The files of wireguard-tools, when installed, are the case in point.
+	if out, err := exec.Command(dpkg, "-L", "wireguard-tools").Output(); err == nil {
+		for _, owned := range strings.Fields(string(out)) {
+			if slices.Contains(files, strings.TrimPrefix(owned, "/")) {
+				t.Errorf("make install writes %s, which wireguard-tools owns", owned)
+			}
+		}
+	}
+}
+
 func TestInstallUninstall(t *testing.T) {
 	dest := t.TempDir()
 	runMake(t, false, nil, "install", "DESTDIR="+dest, "PREFIX=/usr")
