@@ -4,12 +4,8 @@ import (
 	"context"
 	"net"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/wgtools/wgtools/internal/config"
 )
 
 // corpusResolver answers as a resolver with only /etc/hosts' localhost
@@ -44,44 +40,28 @@ func corpusExpect(data []byte) string {
 // upstream-only/ parse, and each file in invalid/ fails with its
 // `# expect:` message (its quoted input redacted as ours redacts it).
 func TestCorpusVerdicts(t *testing.T) {
-	files, err := filepath.Glob("../../testdata/conf/*/*.conf")
-	if err != nil || len(files) < 60 {
-		t.Fatalf("corpus: %d files, %v", len(files), err)
-	}
-	counts := map[string]int{}
-	for _, file := range files {
-		dir := filepath.Base(filepath.Dir(file))
-		t.Run(dir+"/"+filepath.Base(file), func(t *testing.T) {
-			data, err := os.ReadFile(file)
+	counts := eachCorpusFile(t, func(t *testing.T, dir string, data []byte) {
+		_, err := ours(data, corpusResolver{})
+		expect := corpusExpect(data)
+		switch dir {
+		case "valid", "tricky", "upstream-only":
 			if err != nil {
-				t.Fatal(err)
+				t.Fatalf("rejected: %v", err)
 			}
-			c, err := config.ParseQuick(data, config.Options{File: "wgcorpus.conf"})
+		case "invalid":
+			if expect == "" {
+				t.Fatal("no `# expect:` line")
+			}
 			if err == nil {
-				err = config.ResolveEndpoints(context.Background(), c, corpusResolver{}, config.Retry{Retries: 0})
+				t.Fatalf("accepted; want %q", expect)
 			}
-			expect := corpusExpect(data)
-			switch dir {
-			case "valid", "tricky", "upstream-only":
-				if err != nil {
-					t.Fatalf("rejected: %v", err)
-				}
-			case "invalid":
-				if expect == "" {
-					t.Fatal("no `# expect:` line")
-				}
-				if err == nil {
-					t.Fatalf("accepted; want %q", expect)
-				}
-				if want := redactQuoted(strings.TrimPrefix(expect, "wg-quick: ")); !strings.Contains(err.Error(), want) {
-					t.Fatalf("error %q does not carry %q", err, want)
-				}
-			default:
-				t.Fatalf("unknown corpus folder %q", dir)
+			if want := redactQuoted(strings.TrimPrefix(expect, "wg-quick: ")); !strings.Contains(err.Error(), want) {
+				t.Fatalf("error %q does not carry %q", err, want)
 			}
-			counts[dir]++
-		})
-	}
+		default:
+			t.Fatalf("unknown corpus folder %q", dir)
+		}
+	})
 	t.Logf("corpus verdicts: %v", counts)
 	if counts["invalid"] < 30 || counts["valid"] < 10 {
 		t.Errorf("too few files checked: %v", counts)

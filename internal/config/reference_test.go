@@ -145,14 +145,40 @@ func lastLine(s string) string {
 }
 
 // ours is our verdict on the same file: ParseQuick, then endpoint
-// resolution (which wg does while parsing).
-func ours(data []byte) (*config.Config, error) {
+// resolution with r (which wg does while parsing).
+func ours(data []byte, r config.Resolver) (*config.Config, error) {
 	c, err := config.ParseQuick(data, config.Options{File: "wgcorpus.conf"})
 	if err != nil {
 		return nil, err
 	}
-	err = config.ResolveEndpoints(context.Background(), c, net.DefaultResolver, config.Retry{Retries: 0})
+	err = config.ResolveEndpoints(context.Background(), c, r, config.Retry{Retries: 0})
 	return c, err
+}
+
+// eachCorpusFile runs check on every file of testdata/conf, each in a
+// subtest named FOLDER/FILE, and returns how many files of each folder
+// passed.
+func eachCorpusFile(t *testing.T, check func(t *testing.T, dir string, data []byte)) map[string]int {
+	t.Helper()
+	files, err := filepath.Glob("../../testdata/conf/*/*.conf")
+	if err != nil || len(files) < 60 {
+		t.Fatalf("corpus: %d files, %v", len(files), err)
+	}
+	counts := map[string]int{}
+	for _, file := range files {
+		dir := filepath.Base(filepath.Dir(file))
+		t.Run(dir+"/"+filepath.Base(file), func(t *testing.T) {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, dir, data)
+			if !t.Failed() {
+				counts[dir]++
+			}
+		})
+	}
+	return counts
 }
 
 // upstreamOnly names the corpus files on which the installed Debian
@@ -168,51 +194,36 @@ const upstreamOnly = "upstream-only"
 // state the reference's own parse reached.
 func TestCorpusAgainstReference(t *testing.T) {
 	d := newRefDevice(t)
-	files, err := filepath.Glob("../../testdata/conf/*/*.conf")
-	if err != nil || len(files) < 60 {
-		t.Fatalf("corpus: %d files, %v", len(files), err)
-	}
-	counts := map[string]int{}
-	for _, file := range files {
-		dir := filepath.Base(filepath.Dir(file))
-		t.Run(dir+"/"+filepath.Base(file), func(t *testing.T) {
-			data, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
+	counts := eachCorpusFile(t, func(t *testing.T, dir string, data []byte) {
+		refStrip, refState, refMsg, refOK := d.verdict(t, data)
+		c, ourErr := ours(data, net.DefaultResolver)
+		if dir == upstreamOnly {
+			if refOK || ourErr != nil {
+				t.Fatalf("want Debian to reject (%q) and us to accept (%v)", refMsg, ourErr)
 			}
-			refStrip, refState, refMsg, refOK := d.verdict(t, data)
-			c, ourErr := ours(data)
-			if dir == upstreamOnly {
-				if refOK || ourErr != nil {
-					t.Fatalf("want Debian to reject (%q) and us to accept (%v)", refMsg, ourErr)
-				}
-				counts["upstream-only"]++
-				return
+			return
+		}
+		if refOK != (ourErr == nil) {
+			t.Fatalf("verdicts differ: reference ok=%v %q, ours %v", refOK, refMsg, ourErr)
+		}
+		if !refOK {
+			if !strings.Contains(ourErr.Error(), redactQuoted(strings.TrimPrefix(refMsg, "wg-quick: "))) {
+				t.Fatalf("our error %q does not carry the reference's %q", ourErr, refMsg)
 			}
-			if refOK != (ourErr == nil) {
-				t.Fatalf("verdicts differ: reference ok=%v %q, ours %v", refOK, refMsg, ourErr)
-			}
-			if !refOK {
-				if !strings.Contains(ourErr.Error(), redactQuoted(strings.TrimPrefix(refMsg, "wg-quick: "))) {
-					t.Fatalf("our error %q does not carry the reference's %q", ourErr, refMsg)
-				}
-				counts["rejected"]++
-				return
-			}
-			stripped, err := config.Strip(data, config.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(refStrip, string(stripped)); diff != "" {
-				t.Errorf("strip output differs (-reference +ours):\n%s", diff)
-			}
-			if diff := cmp.Diff(randomPort(c, refState), randomPort(c, d.setconf(t, config.Showconf(c)))); diff != "" {
-				t.Errorf("device state differs (-reference parse +our parse):\n%s", diff)
-			}
-			counts["accepted"]++
-		})
-	}
-	t.Logf("corpus: %v", counts)
+			return
+		}
+		stripped, err := config.Strip(data, config.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(refStrip, string(stripped)); diff != "" {
+			t.Errorf("strip output differs (-reference +ours):\n%s", diff)
+		}
+		if diff := cmp.Diff(randomPort(c, refState), randomPort(c, d.setconf(t, config.Showconf(c)))); diff != "" {
+			t.Errorf("device state differs (-reference parse +our parse):\n%s", diff)
+		}
+	})
+	t.Logf("corpus files matching the reference, by folder: %v", counts)
 }
 
 // TestSeedsAgainstReference runs the real users' configs of
@@ -269,7 +280,7 @@ func TestSeedsAgainstReference(t *testing.T) {
 			if !ok {
 				t.Fatalf("reference rejects the seed: %s", msg)
 			}
-			c, err = ours(resolved)
+			c, err = ours(resolved, net.DefaultResolver)
 			if err != nil {
 				t.Fatal(err)
 			}
