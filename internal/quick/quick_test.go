@@ -415,3 +415,34 @@ func TestUpCleansStaleJournal(t *testing.T) {
 		t.Errorf("second up differs from the first (rules piled up?) (-first +second):\n%s", diff)
 	}
 }
+
+// TestUpFinalJournalWriteFails: when the write that marks up complete
+// fails, up fails, every change is rolled back (the full tunnel's rules,
+// firewall and sysctl included) and no journal is left, not one that
+// calls the interface up.
+func TestUpFinalJournalWriteFails(t *testing.T) {
+	f := newFakeSystem()
+	before := f.String()
+	var stderr bytes.Buffer
+	e := newEnv(t, f, &sysexec.Recorder{}, &stderr)
+	e.WriteState = func(path string, data []byte) error {
+		if bytes.Contains(data, []byte(`"complete": true`)) {
+			return errors.New("disk full")
+		}
+		return writeJournal(path, data, nil)
+	}
+	err := e.Up(context.Background(), "wg0", parse(t, fullTunnel))
+	if err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("up = %v, want the failed write\n%s", err, stderr.String())
+	}
+	if diff := cmp.Diff(before, f.String()); diff != "" {
+		t.Errorf("state after the failed up (-before +after):\n%s\n%s", diff, stderr.String())
+	}
+	j, err := loadJournal(e.StateDir, "wg0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j != nil {
+		t.Errorf("journal left: complete %v, records %+v", j.Complete, j.Undo)
+	}
+}

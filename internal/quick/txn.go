@@ -145,9 +145,14 @@ func (t *txn) execute() (err error) {
 	t.next.Mark, t.next.Routes = t.mark, t.routes
 	if t.fresh {
 		t.j.Applied, t.j.Complete = t.next, true
-		err := t.j.save()
+		if err := t.j.save(); err != nil {
+			// Not up after all: the rollback's journal writes must not
+			// say it is.
+			t.j.Applied, t.j.Complete = nil, false
+			return fmt.Errorf("saving state: %w", err)
+		}
 		t.e.phase("journal", &start)
-		return err
+		return nil
 	}
 	if reflect.DeepEqual(t.j.Applied, t.next) && !t.j.Reloading {
 		return nil
