@@ -2,6 +2,7 @@ package quick
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/netip"
@@ -120,6 +121,10 @@ func (s *starter) Label(name string) string {
 func (s *starter) Start(ctx context.Context, name string) error {
 	if s.external != "" {
 		return sysexec.OS{}.Run(ctx, sysexec.Cmd{Name: s.external, Args: []string{name}, Stdout: s.stdout, Stderr: s.stderr})
+	}
+	if s.self == "" {
+		// Options.Self is empty when os.Executable failed.
+		return errors.New("cannot start the embedded userspace device: this program's own path is unknown")
 	}
 	_, err := userspace.Spawn(s.self, []string{"userspace", "--foreground", name}, name, os.Environ(), 10*time.Second)
 	return err
