@@ -3,6 +3,7 @@ package quick
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"net"
 	"net/netip"
 	"slices"
@@ -62,73 +63,16 @@ type AppliedRoute struct {
 
 // wantPeer is one peer of a configuration, merged over its sections as
 // the device merges them, with what reload sends.
-type wantPeer struct {
-	key       wgtypes.Key
-	psk       wgtypes.Key // zero: none
-	endpoint  *config.Endpoint
-	keepalive int
-	allowed   []netip.Prefix // masked, in the order given
-	line      int            // of the section giving the endpoint
-}
+type wantPeer = config.MergedPeer
 
-// mergePeers applies a configuration's [Peer] sections in order, as the
-// device applies `wg addconf` to an empty device: sections of one key
-// merge, a section's AllowedIPs replace the earlier ones (unless written
-// with +), and a prefix moves to the last peer given it.
+// mergePeers is config.MergePeers, with the device's error for a `-ADDR`
+// entry.
 func mergePeers(cfg *config.Config) ([]*wantPeer, error) {
-	var peers []*wantPeer
-	byKey := map[wgtypes.Key]*wantPeer{}
-	owner := map[netip.Prefix]*wantPeer{}
-	for i := range cfg.Peers {
-		p := &cfg.Peers[i]
-		w := byKey[p.PublicKey]
-		if p.Remove {
-			if w != nil {
-				for _, a := range w.allowed {
-					delete(owner, a)
-				}
-				delete(byKey, p.PublicKey)
-				peers = slices.DeleteFunc(peers, func(x *wantPeer) bool { return x == w })
-			}
-			continue
-		}
-		if w == nil {
-			w = &wantPeer{key: p.PublicKey, line: p.Line}
-			byKey[p.PublicKey] = w
-			peers = append(peers, w)
-		}
-		if p.PresharedKey != nil {
-			w.psk = *p.PresharedKey
-		}
-		if p.Endpoint != nil {
-			w.endpoint, w.line = p.Endpoint, p.Line
-		}
-		if p.PersistentKeepalive != nil {
-			w.keepalive = *p.PersistentKeepalive
-		}
-		if p.ReplaceAllowedIPs {
-			for _, a := range w.allowed {
-				delete(owner, a)
-			}
-			w.allowed = nil
-		}
-		for _, a := range p.AllowedIPs {
-			if a.Remove {
-				return nil, device.ErrRemoveAllowedIP
-			}
-			m := a.Prefix.Masked()
-			switch o := owner[m]; o {
-			case w:
-				continue
-			case nil:
-			default:
-				o.allowed = slices.DeleteFunc(o.allowed, func(x netip.Prefix) bool { return x == m })
-			}
-			owner[m] = w
-			w.allowed = append(w.allowed, m)
-		}
+	peers, err := config.MergePeers(cfg)
+	if errors.Is(err, config.ErrRemoveInFile) {
+		return nil, device.ErrRemoveAllowedIP
 	}
-	return peers, nil
+	return peers, err
 }
 
 // newApplied describes cfg as it is applied.
@@ -153,18 +97,18 @@ func newApplied(cfg *config.Config, peers []*wantPeer) *Applied {
 		a.FwMark, a.Mark = &v, v // up's routes may find a mark instead
 	}
 	for _, w := range peers {
-		a.Peers = append(a.Peers, w.applied())
+		a.Peers = append(a.Peers, appliedPeer(w))
 	}
 	return a
 }
 
-func (w *wantPeer) applied() AppliedPeer {
+func appliedPeer(w *wantPeer) AppliedPeer {
 	return AppliedPeer{
-		PublicKey:  w.key.String(),
-		PSK:        fingerprint(w.psk),
-		Endpoint:   endpointText(w.endpoint),
-		Keepalive:  w.keepalive,
-		AllowedIPs: slices.Clone(w.allowed),
+		PublicKey:  w.Key.String(),
+		PSK:        fingerprint(w.PSK),
+		Endpoint:   endpointText(w.Endpoint),
+		Keepalive:  w.Keepalive,
+		AllowedIPs: slices.Clone(w.AllowedIPs),
 	}
 }
 

@@ -141,13 +141,13 @@ func (t *txn) resolve() error {
 	old := t.oldPeers()
 	var c config.Config
 	for _, w := range t.want {
-		if w.endpoint == nil || w.endpoint.Addr.IsValid() {
+		if w.Endpoint == nil || w.Endpoint.Addr.IsValid() {
 			continue
 		}
-		if op, ok := old[w.key.String()]; ok && op.Endpoint == endpointText(w.endpoint) {
+		if op, ok := old[w.Key.String()]; ok && op.Endpoint == endpointText(w.Endpoint) {
 			continue
 		}
-		c.Peers = append(c.Peers, config.Peer{PublicKey: w.key, Endpoint: w.endpoint, Line: w.line})
+		c.Peers = append(c.Peers, config.Peer{PublicKey: w.Key, Endpoint: w.Endpoint, Line: w.Line})
 	}
 	return config.ResolveEndpoints(t.ctx, &c, t.e.Resolver, config.Retry{Retries: t.e.Retries, Logf: t.e.logf})
 }

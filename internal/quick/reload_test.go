@@ -413,8 +413,8 @@ AllowedIPs = 10.5.0.0/16
 	}
 	var got []string
 	for _, p := range peers {
-		a := p.applied()
-		got = append(got, fmt.Sprintf("%s %s %v", keyName[p.key], a.Endpoint, a.AllowedIPs))
+		a := appliedPeer(p)
+		got = append(got, fmt.Sprintf("%s %s %v", keyName[p.Key], a.Endpoint, a.AllowedIPs))
 	}
 	// 10.1.0.0/16 moved to B; + adds to A; C's second section replaces.
 	want := []string{"A 192.0.2.1:1 [10.2.0.0/16 10.3.0.0/16]", "B  [10.1.0.0/16]", "C  [10.5.0.0/16]"}
@@ -484,7 +484,7 @@ func TestJournalWritesOnce(t *testing.T) {
 		t.Fatalf("read back %d peers, want %d", len(j.Applied.Peers), len(peers))
 	}
 	for _, p := range j.Applied.Peers {
-		if p.PublicKey == peers[5].key.String() && (len(p.AllowedIPs) != 1 || p.AllowedIPs[0].String() != "10.99.5.0/24") {
+		if p.PublicKey == peers[5].Key.String() && (len(p.AllowedIPs) != 1 || p.AllowedIPs[0].String() != "10.99.5.0/24") {
 			t.Errorf("peer 5 read back as %+v", p)
 		}
 	}

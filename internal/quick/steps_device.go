@@ -80,9 +80,9 @@ func (t *txn) deviceSteps() ([]step, error) {
 	wantBy := make(map[string]*wantPeer, len(t.want))
 	owner := make(map[netip.Prefix]wgtypes.Key) // in cfg
 	for _, w := range t.want {
-		wantBy[w.key.String()] = w
-		for _, p := range w.allowed {
-			owner[p] = w.key
+		wantBy[w.Key.String()] = w
+		for _, p := range w.AllowedIPs {
+			owner[p] = w.Key
 		}
 	}
 	for _, op := range old.Peers {
@@ -96,13 +96,13 @@ func (t *txn) deviceSteps() ([]step, error) {
 		steps = append(steps, t.removePeer(k))
 	}
 	for _, w := range t.want {
-		op := oldBy[w.key.String()]
+		op := oldBy[w.Key.String()]
 		switch {
 		case op == nil:
 			steps = append(steps, t.addPeer(w, true))
-		case op.Endpoint != "" && w.endpoint == nil:
+		case op.Endpoint != "" && w.Endpoint == nil:
 			// The UAPI cannot take an endpoint away; a new peer has none.
-			steps = append(steps, t.removePeer(w.key), t.addPeer(w, false))
+			steps = append(steps, t.removePeer(w.Key), t.addPeer(w, false))
 		default:
 			if s, ok := t.changePeer(op, w, owner); ok {
 				steps = append(steps, s)
@@ -121,7 +121,7 @@ func (t *txn) addconf() []step {
 	}
 	t.markKnown = known
 	for _, w := range t.want {
-		t.sent[w.key] = true
+		t.sent[w.Key] = true
 	}
 	return []step{{cmds: []string{"wg addconf " + t.iface + " /dev/fd/63"}, do: func() ([]action, error) {
 		for _, w := range t.e.ConfigWarnings {
@@ -214,22 +214,22 @@ func (t *txn) removePeer(k wgtypes.Key) step {
 // back its state from before reload if it had one (a removal it follows
 // otherwise does that).
 func (t *txn) addPeer(w *wantPeer, restore bool) step {
-	pc := wgtypes.PeerConfig{PublicKey: w.key, ReplaceAllowedIPs: true, AllowedIPs: ipNets(w.allowed)}
-	if w.psk != (wgtypes.Key{}) {
-		k := w.psk
+	pc := wgtypes.PeerConfig{PublicKey: w.Key, ReplaceAllowedIPs: true, AllowedIPs: ipNets(w.AllowedIPs)}
+	if w.PSK != (wgtypes.Key{}) {
+		k := w.PSK
 		pc.PresharedKey = &k
 	}
-	if w.endpoint != nil {
-		pc.Endpoint = udpAddr(w.endpoint)
+	if w.Endpoint != nil {
+		pc.Endpoint = udpAddr(w.Endpoint)
 	}
-	t.sent[w.key] = true // its endpoint is the one sent, or none
-	if w.keepalive != 0 {
-		d := time.Duration(w.keepalive) * time.Second
+	t.sent[w.Key] = true // its endpoint is the one sent, or none
+	if w.Keepalive != 0 {
+		d := time.Duration(w.Keepalive) * time.Second
 		pc.PersistentKeepaliveInterval = &d
 	}
-	undo := append([]action{t.peerAction(wgtypes.PeerConfig{PublicKey: w.key, Remove: true})}, t.giveBack(w.key, w.allowed)...)
+	undo := append([]action{t.peerAction(wgtypes.PeerConfig{PublicKey: w.Key, Remove: true})}, t.giveBack(w.Key, w.AllowedIPs)...)
 	if restore {
-		undo = t.restorePeer(w.key, w.allowed)
+		undo = t.restorePeer(w.Key, w.AllowedIPs)
 	}
 	return t.configure(t.peerCmd(pc), wgtypes.Config{Peers: []wgtypes.PeerConfig{pc}}, undo...)
 }
@@ -239,42 +239,42 @@ func (t *txn) addPeer(w *wantPeer, restore bool) step {
 // other peers of cfg now hold is not sent: the device moves a prefix to
 // the peer given it last, so sending those peers is enough.
 func (t *txn) changePeer(op *AppliedPeer, w *wantPeer, owner map[netip.Prefix]wgtypes.Key) (step, bool) {
-	nw := w.applied()
-	pc := wgtypes.PeerConfig{PublicKey: w.key}
-	undo := wgtypes.PeerConfig{PublicKey: w.key}
-	dp := t.devPeer(w.key)
+	nw := appliedPeer(w)
+	pc := wgtypes.PeerConfig{PublicKey: w.Key}
+	undo := wgtypes.PeerConfig{PublicKey: w.Key}
+	dp := t.devPeer(w.Key)
 	if dp == nil {
-		dp = &wgtypes.Peer{PublicKey: w.key}
+		dp = &wgtypes.Peer{PublicKey: w.Key}
 	}
 	recreate := false // reverting needs the peer removed and added again
 	if nw.PSK != op.PSK {
-		k, uk := w.psk, dp.PresharedKey
+		k, uk := w.PSK, dp.PresharedKey
 		pc.PresharedKey, undo.PresharedKey = &k, &uk
 	}
 	if nw.Endpoint != op.Endpoint {
-		pc.Endpoint = udpAddr(w.endpoint)
-		t.sent[w.key] = true
+		pc.Endpoint = udpAddr(w.Endpoint)
+		t.sent[w.Key] = true
 		undo.Endpoint = dp.Endpoint
 		recreate = dp.Endpoint == nil
 	}
 	if nw.Keepalive != op.Keepalive {
-		d, ud := time.Duration(w.keepalive)*time.Second, dp.PersistentKeepaliveInterval
+		d, ud := time.Duration(w.Keepalive)*time.Second, dp.PersistentKeepaliveInterval
 		pc.PersistentKeepaliveInterval, undo.PersistentKeepaliveInterval = &d, &ud
 	}
 	var gave []netip.Prefix
-	if !samePrefixes(nw.AllowedIPs, op.AllowedIPs) && !lostToOthers(op.AllowedIPs, nw.AllowedIPs, w.key, owner) {
-		pc.ReplaceAllowedIPs, pc.AllowedIPs = true, ipNets(w.allowed)
+	if !samePrefixes(nw.AllowedIPs, op.AllowedIPs) && !lostToOthers(op.AllowedIPs, nw.AllowedIPs, w.Key, owner) {
+		pc.ReplaceAllowedIPs, pc.AllowedIPs = true, ipNets(w.AllowedIPs)
 		undo.ReplaceAllowedIPs, undo.AllowedIPs = true, dp.AllowedIPs
-		gave = w.allowed
+		gave = w.AllowedIPs
 	}
 	if pc.PresharedKey == nil && pc.Endpoint == nil && pc.PersistentKeepaliveInterval == nil && !pc.ReplaceAllowedIPs {
 		return step{}, false
 	}
 	var acts []action
-	if recreate || t.devPeer(w.key) == nil {
-		acts = t.restorePeer(w.key, gave)
+	if recreate || t.devPeer(w.Key) == nil {
+		acts = t.restorePeer(w.Key, gave)
 	} else {
-		acts = append([]action{t.peerAction(undo)}, t.giveBack(w.key, gave)...)
+		acts = append([]action{t.peerAction(undo)}, t.giveBack(w.Key, gave)...)
 	}
 	return t.configure(t.peerCmd(pc), wgtypes.Config{Peers: []wgtypes.PeerConfig{pc}}, acts...), true
 }

@@ -171,11 +171,11 @@ func (e *Env) autoMTU(d *wgtypes.Device) int {
 func (t *txn) deviceAfter() *wgtypes.Device {
 	d := &wgtypes.Device{}
 	for _, w := range t.want {
-		p := wgtypes.Peer{PublicKey: w.key}
-		if dp := t.devPeer(w.key); dp != nil && !t.sent[w.key] {
+		p := wgtypes.Peer{PublicKey: w.Key}
+		if dp := t.devPeer(w.Key); dp != nil && !t.sent[w.Key] {
 			p.Endpoint = dp.Endpoint
-		} else if w.endpoint != nil && w.endpoint.Addr.IsValid() {
-			p.Endpoint = udpAddr(w.endpoint)
+		} else if w.Endpoint != nil && w.Endpoint.Addr.IsValid() {
+			p.Endpoint = udpAddr(w.Endpoint)
 		}
 		d.Peers = append(d.Peers, p)
 	}
