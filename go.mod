@@ -3,6 +3,7 @@ module github.com/wgtools/wgtools
 go 1.26.8
 
 require (
+	github.com/aymanbagabas/go-udiff v0.4.2
 	github.com/google/go-cmp v0.7.0
 	github.com/google/nftables v0.3.0
 	github.com/mdlayher/genetlink v1.3.2

@@ -121,6 +121,7 @@ func TestExportedDocs(t *testing.T) {
 var owners = map[string]string{
 	"github.com/spf13/cobra":                  "cmd/",
 	"github.com/vishvananda/netlink":          "internal/route",
+	"github.com/aymanbagabas/go-udiff":        "internal/quick",
 	"golang.zx2c4.com/wireguard/wgctrl":       "internal/device",
 	"golang.zx2c4.com/wireguard/device":       "internal/userspace",
 	"golang.zx2c4.com/wireguard/tun":          "internal/userspace",

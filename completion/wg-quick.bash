@@ -27,6 +27,7 @@ _wg_quick() {
 			case $verb in
 			reload | syncconf) [[ --dry-run == "$cur"* ]] && COMPREPLY+=(--dry-run) ;;
 			check) [[ --json == "$cur"* ]] && COMPREPLY+=(--json) ;;
+			save) COMPREPLY+=($(compgen -W "--dry-run --force --canonical" -- "$cur")) ;;
 			esac
 			return 0
 		fi

@@ -42,4 +42,7 @@ complete -c wg-quick -n '__wg_quick_at 2 up down save strip reload syncconf chec
 complete -c wg-quick -n '__wg_quick_at 2 up down save strip reload syncconf check reresolve' -a '(__fish_complete_suffix .conf)'
 complete -c wg-quick -n '__wg_quick_at 2 reload syncconf' -l dry-run -d 'Print the plan, change nothing'
 complete -c wg-quick -n '__wg_quick_at 2 check' -l json -d 'Print the findings as JSON'
+complete -c wg-quick -n '__wg_quick_at 2 save' -l dry-run -d 'Print the diff, write nothing'
+complete -c wg-quick -n '__wg_quick_at 2 save' -l force -d 'Save over a file edited since up'
+complete -c wg-quick -n '__wg_quick_at 2 save' -l canonical -d 'Write the file as wireguard-tools does'
 complete -c wg-quick -n '__wg_quick_at 2 userspace' -s f -l foreground -d 'Stay in the foreground, logging to stderr'

@@ -67,11 +67,13 @@ func eqRunCase(t *testing.T, tools eqTools, tc eqCase) {
 	x := eqContext{config: config, refRules: refAfter, srcValidMarkSet: tc.srcValidMarkSet}
 	eqCompareTranscripts(t, "up", refUp, ref, ourUp, ours, x)
 
-	// save (spec 12.12) rewrites each side's file from the live state.
-	// The original file is put back afterwards, so that down runs with the
-	// configuration up had and a fault in save cannot hide one in down.
+	// save (spec 12.12) rewrites each side's file from the live state;
+	// ours does so with --canonical (without it, ours edits the file in
+	// place). The original file is put back afterwards, so that down runs
+	// with the configuration up had and a fault in save cannot hide one in
+	// down.
 	refSave := ref.mustRun(t, "save")
-	ourSave := ours.mustRun(t, "save")
+	ourSave := ours.mustRun(t, "save", "--canonical")
 	eqCompareSaved(t, ref, ours, x)
 	eqCompareTranscripts(t, "save", refSave, ref, ourSave, ours, x)
 	ref.writeConfig(t, config)

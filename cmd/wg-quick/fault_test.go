@@ -407,8 +407,9 @@ AllowedIPs = 0.0.0.0/0
 // PreDown run `wg-quick save` while up and down hold the interface's lock.
 // The hook's wg-quick sees that the lock's holder is its ancestor and works
 // under it instead of waiting for ever (see flockWait). Both saves happen:
-// the file gains the random ListenPort the device picked, and PreDown's
-// save finishes.
+// the file gains the random ListenPort the device picked (PostUp's save
+// writes it as the reference does), and PreDown's save finishes (forced:
+// PostUp's save changed the file after up read it).
 func TestHookRunsWgQuickOnItsInterface(t *testing.T) {
 	eqRequireTools(t)
 	k := faultKeys(t, 2)
@@ -417,8 +418,8 @@ func TestHookRunsWgQuickOnItsInterface(t *testing.T) {
 	s.writeConfig(t, fmt.Sprintf(`[Interface]
 PrivateKey = %s
 Address = 10.73.0.1/24
-PostUp = wg-quick save {{DIR}}/%%i.conf
-PreDown = wg-quick save {{DIR}}/%%i.conf && touch {{DIR}}/predown-saved
+PostUp = wg-quick save --canonical {{DIR}}/%%i.conf
+PreDown = wg-quick save --force {{DIR}}/%%i.conf && touch {{DIR}}/predown-saved
 
 [Peer]
 PublicKey = %s

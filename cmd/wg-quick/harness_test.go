@@ -200,10 +200,11 @@ func (s *eqSide) writeConfig(t *testing.T, text string) {
 // run runs `wg-quick VERB CONF` in the side's namespace and returns its
 // stderr (where the `[#]` transcript goes) and error. It fails the test if
 // wg-quick outlives eqRunTimeout.
-func (s *eqSide) run(t *testing.T, verb string) (stderr string, err error) {
+func (s *eqSide) run(t *testing.T, verb string, opts ...string) (stderr string, err error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	timedOut, err := runIn(s.ns, eqRunTimeout, s.env, s.dir, &out, &errOut, s.quick, verb, s.conf)
+	args := append(append([]string{verb}, opts...), s.conf)
+	timedOut, err := runIn(s.ns, eqRunTimeout, s.env, s.dir, &out, &errOut, s.quick, args...)
 	if timedOut {
 		t.Fatalf("%s wg-quick %s: timed out after %v\nstderr:\n%s", s.label, verb, eqRunTimeout, errOut.String())
 	}
@@ -214,9 +215,9 @@ func (s *eqSide) run(t *testing.T, verb string) (stderr string, err error) {
 }
 
 // mustRun is run that fails the test on error.
-func (s *eqSide) mustRun(t *testing.T, verb string) string {
+func (s *eqSide) mustRun(t *testing.T, verb string, opts ...string) string {
 	t.Helper()
-	stderr, err := s.run(t, verb)
+	stderr, err := s.run(t, verb, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,8 +82,8 @@ func killLeftovers(s *eqSide, gone bool) []string {
 	} {
 		m, _ := filepath.Glob(pat)
 		for _, f := range m {
-			if !gone && (filepath.Base(f) == s.ifname+".json" || filepath.Base(f) == journalLog(f, s.ifname)) {
-				continue // the running interface's journal and its log
+			if base := filepath.Base(f); !gone && (base == s.ifname+".json" || base == s.ifname+".applied.conf" || base == journalLog(f, s.ifname)) {
+				continue // the running interface's journal, its log and the file it saw
 			}
 			left = append(left, f)
 		}
@@ -296,7 +296,12 @@ PersistentKeepalive = 25
 			t.Fatal("save wrote the file as it was; the test would not tell old from new")
 		}
 		upState := eqSnapshot(t, s)
-		matrix(t, s, "save", func(int) { s.writeConfig(t, conf) }, func(n int, stderr string) {
+		// Each run starts from the file as up saw it: reload marks it as
+		// the applied file again (and keeps the peer, which it did not
+		// add). The killed save edits it in place; the next plain save
+		// must finish the job, not take the half-done write for an edit
+		// of the user's and refuse.
+		matrix(t, s, "save", func(int) { s.writeConfig(t, conf); s.mustRun(t, "reload") }, func(n int, stderr string) {
 			what := fmt.Sprintf("save killed at %d", n)
 			got, err := os.ReadFile(s.conf)
 			if err != nil {

@@ -28,6 +28,7 @@ func (e *env) newQuickEnv(iface string) (*quick.Env, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	q.SaveCanonical = saveCanonical()
 	if os.Getenv("WG_QUICK_TIMING") != "" {
 		q.Trace = func(phase string, d time.Duration) {
 			fmt.Fprintf(e.stderr, "[timing] %s %.1fms\n", phase, float64(d.Microseconds())/1000)
@@ -68,7 +69,7 @@ var injectFaults func(*env, *quick.Env) error
 // the system; every verb that changes or reads a live interface goes
 // through it.
 func (e *env) withQuick(file, iface string, fn func(q *quick.Env, cfg *config.Config, warnings []string) error) error {
-	cfg, warnings, err := e.parse(file)
+	cfg, data, warnings, err := e.parse(file)
 	if err != nil {
 		return err
 	}
@@ -77,7 +78,7 @@ func (e *env) withQuick(file, iface string, fn func(q *quick.Env, cfg *config.Co
 		return err
 	}
 	defer done()
-	q.ConfigFile = file
+	q.ConfigFile, q.ConfigData = file, data
 	return fn(q, cfg, warnings)
 }
 
@@ -91,11 +92,5 @@ func (e *env) up(ctx context.Context, file, iface string) error {
 func (e *env) down(ctx context.Context, file, iface string) error {
 	return e.withQuick(file, iface, func(q *quick.Env, cfg *config.Config, _ []string) error {
 		return q.Down(ctx, iface, cfg, file)
-	})
-}
-
-func (e *env) save(ctx context.Context, file, iface string) error {
-	return e.withQuick(file, iface, func(q *quick.Env, cfg *config.Config, _ []string) error {
-		return q.Save(ctx, iface, cfg, file)
 	})
 }

@@ -77,14 +77,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	for _, verb := range []string{"up", "down", "save", "strip"} {
+	for _, verb := range []string{"up", "down", "strip"} {
 		root.AddCommand(newVerbCommand(e, verb))
 	}
-	root.AddCommand(newUserspaceCommand(e), newCheckCommand(e))
+	root.AddCommand(newSaveCommand(e), newUserspaceCommand(e), newCheckCommand(e))
 	root.AddCommand(newReloadCommand(e, "reload"), newReloadCommand(e, "syncconf"), newReresolveCommand(e))
 	sub, _, err := root.Find(rest)
 	if len(rest) == 0 || err != nil || sub == root || sub.Name() != rest[0] ||
-		(sub.Name() != "userspace" && sub.Name() != "check" && !isDryRunForm(rest) && len(rest) != 2) {
+		(!checksOwnArgs(sub.Name()) && !isDryRunForm(rest) && len(rest) != 2) {
 		e.usage(stderr)
 		return 1
 	}
@@ -105,6 +105,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return 0
 }
 
+// checksOwnArgs reports whether a verb checks its own arguments, having
+// options of its own: the others take exactly one.
+func checksOwnArgs(verb string) bool {
+	return verb == "userspace" || verb == "check" || verb == "save"
+}
+
 func newVerbCommand(e *env, verb string) *cobra.Command {
 	return &cobra.Command{
 		Use:                verb,
@@ -119,10 +125,8 @@ func newVerbCommand(e *env, verb string) *cobra.Command {
 				return e.strip(file)
 			case "up":
 				return e.up(cmd.Context(), file, iface)
-			case "down":
-				return e.down(cmd.Context(), file, iface)
 			default:
-				return e.save(cmd.Context(), file, iface)
+				return e.down(cmd.Context(), file, iface)
 			}
 		},
 	}
@@ -183,15 +187,15 @@ func (e *env) strip(file string) error {
 // parse reads and fully checks a configuration file. It returns wg's
 // parse warnings instead of printing them: wg-quick prints them where wg
 // parses the file (after `[#] wg addconf`), and not at all on down.
-func (e *env) parse(file string) (*config.Config, []string, error) {
+func (e *env) parse(file string) (*config.Config, []byte, []string, error) {
 	data, err := config.ReadFile(file)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var warnings []string
 	c, err := config.ParseQuick(data, config.Options{
 		File: file,
 		Warn: func(_ int, msg string) { warnings = append(warnings, msg) },
 	})
-	return c, warnings, err
+	return c, data, warnings, err
 }

@@ -58,7 +58,9 @@ type EditOptions struct {
 //     reresolve`);
 //   - an IPv6 link-local address the file does not give (the kernel adds
 //     one to a link by itself);
-//   - DNS search domains, which the interface does not report.
+//   - DNS search domains, which the interface does not report, and DNS
+//     servers when none is in force (resolvconf may be unable to list
+//     them).
 func Edit(data []byte, live *Config, opts EditOptions) ([]byte, error) {
 	file, err := ParseQuick(data, Options{File: opts.File, Services: opts.Services})
 	if err != nil {
@@ -174,7 +176,9 @@ func (d *doc) editInterface(file, live *Config, opts EditOptions) {
 	for _, a := range fi.DNS {
 		fileDNS = append(fileDNS, formatAddr(a))
 	}
-	if !sameStrings(dns, fileDNS) {
+	// No server in force is taken for "not known" (a resolvconf that
+	// cannot list them, as systemd's cannot), not for servers removed.
+	if len(dns) > 0 && !sameStrings(dns, fileDNS) {
 		d.editList(secs, into, list{key: "DNS", split: words, id: func(w string) string {
 			if !isDNSServer(w) {
 				return ""

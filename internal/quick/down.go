@@ -48,7 +48,12 @@ func (e *Env) Down(ctx context.Context, iface string, cfg *config.Config, file s
 		return err
 	}
 	if cfg.Interface.SaveConfig {
-		if err := e.save(ctx, iface, cfg, file); err != nil {
+		// An edit made to the file while the interface was up wins: it is
+		// kept, and down says so rather than fail.
+		err := e.save(ctx, iface, cfg, file, j, SaveOptions{Canonical: e.SaveCanonical})
+		if errors.Is(err, ErrEditedSince) {
+			fmt.Fprintf(e.Stderr, "Warning: %v\nWarning: keeping the edited file; the interface's state is not saved\n", err)
+		} else if err != nil {
 			return err
 		}
 	}

@@ -135,7 +135,14 @@ type Env struct {
 	// leftover temporary files (from a save that was killed) are removed
 	// once the interface's lock is held.
 	ConfigFile string
-	Stderr     io.Writer
+	// ConfigData is ConfigFile's bytes, as parsed for the command (nil:
+	// not known). Up and reload mark the journal with them (see
+	// filemark.go).
+	ConfigData []byte
+	// SaveCanonical makes SaveConfig on down write the file as the
+	// reference does (WG_QUICK_SAVE=canonical) instead of editing it.
+	SaveCanonical bool
+	Stderr        io.Writer
 	// ConfigWarnings are wg's parse warnings for the file, printed where
 	// wg-quick's `wg addconf` would print them.
 	ConfigWarnings []string

@@ -79,6 +79,12 @@ type Journal struct {
 	// peers and routes are kept in the log Log names (see appliedlog.go).
 	Applied *Applied `json:"applied,omitempty"`
 	Log     *LogRef  `json:"applied_log,omitempty"`
+	// File is the mark (fileMark) of the configuration file as last
+	// applied or saved; "" when not known.
+	File string `json:"file_sha256,omitempty"`
+	// FileNext is the mark of the file a save is writing: until the save
+	// ends, the file may be either, and both are the save's own.
+	FileNext string `json:"file_next_sha256,omitempty"`
 	// persisted is what the committed log holds (nil: no log yet).
 	persisted *appliedSet
 
@@ -240,6 +246,9 @@ func writeJournal(path string, data []byte, step FileStep) error {
 func (j *Journal) remove() error {
 	if j.path == "" {
 		return nil
+	}
+	if err := j.removeSeen(); err != nil {
+		return err
 	}
 	if err := j.step.do("remove", j.path); err != nil {
 		return err

@@ -61,6 +61,7 @@ func (e *Env) lock(ctx context.Context, iface string) (unlock func(), err error)
 	}
 	jp := journalPath(e.StateDir, iface)
 	_ = removeStaleTemps(jp, e.FileStep)
+	_ = removeStaleTemps(seenPath(jp), e.FileStep)
 	_ = sweepLogs(jp, logGen(jp), e.FileStep)
 	if e.ConfigFile != "" {
 		_ = removeStaleTemps(e.ConfigFile, e.FileStep)

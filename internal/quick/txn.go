@@ -143,6 +143,10 @@ func (t *txn) execute() (err error) {
 		return nil
 	}
 	t.next.Mark, t.next.Routes = t.mark, t.routes
+	mark := t.j.File
+	if err := t.j.markFile(t.e.ConfigData); err != nil {
+		return fmt.Errorf("saving state: %w", err)
+	}
 	if t.fresh {
 		t.j.Applied, t.j.Complete = t.next, true
 		if err := t.j.save(); err != nil {
@@ -154,12 +158,12 @@ func (t *txn) execute() (err error) {
 		t.e.phase("journal", &start)
 		return nil
 	}
-	if reflect.DeepEqual(t.j.Applied, t.next) && !t.j.Reloading {
+	if reflect.DeepEqual(t.j.Applied, t.next) && !t.j.Reloading && t.j.File == mark {
 		return nil
 	}
 	t.j.Applied, t.j.Reloading = t.next, false
 	if err := t.j.save(); err != nil {
-		t.j.Applied, t.j.Reloading = t.old, true
+		t.j.Applied, t.j.Reloading, t.j.File = t.old, true, mark
 		return fmt.Errorf("saving state: %w", err)
 	}
 	return nil
