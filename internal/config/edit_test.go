@@ -314,8 +314,9 @@ func TestRedactSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	data = append(data, "# the old key: yH67rCjI5R1qDRXJrZ26mPuL/8zitJi1CLcCahow+nI=\nPostUp = wg set %i private-key <(echo QGNj4MnaewQIeMqKntGMIcVy+V49PYJVHTRj8/VFM3k=)\n"...)
 	out := string(config.RedactSecrets(data))
-	for _, secret := range []string{"WI1rHcprnIjxfq8+CWIpH7U5e5SaaQZqMFnFLys7nFQ=", "SpxWRnMVQ2HTYtlOakEyGHHpwJUdg5PiKgVpsNavzAs="} {
+	for _, secret := range []string{"WI1rHcprnIjxfq8+CWIpH7U5e5SaaQZqMFnFLys7nFQ=", "SpxWRnMVQ2HTYtlOakEyGHHpwJUdg5PiKgVpsNavzAs=", "yH67rCjI5R1q", "QGNj4Mnaew"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("secret %s shown", secret[:4])
 		}

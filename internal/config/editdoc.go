@@ -405,13 +405,21 @@ func (d *doc) render() []byte {
 	return []byte(b.String())
 }
 
-// RedactSecrets hides the values of PrivateKey and PresharedKey lines, for
-// a file shown to the user (save's diff).
+// RedactSecrets hides the secrets of a file shown to the user (save's
+// diff): the values of PrivateKey and PresharedKey lines, and on every
+// other line but PublicKey's, whatever Redact would take for a key (a key
+// pasted into a comment or a hook). Public keys stay: they name the peers.
 func RedactSecrets(data []byte) []byte {
 	d := newDoc(data)
 	for i, k := range d.key {
-		if k == "PrivateKey" || k == "PresharedKey" {
+		switch k {
+		case "PrivateKey", "PresharedKey":
 			d.setValue(i, Redacted)
+		case "PublicKey":
+		default:
+			if h := hideKeys(d.body[i]); h != d.body[i] {
+				d.set[i] = h
+			}
 		}
 	}
 	return d.render()
