@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"fmt"
+	"net/netip"
 	"testing"
 
 	"github.com/wgtools/wgtools/internal/keys"
@@ -79,5 +80,31 @@ func BenchmarkShowconf(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		Showconf(c)
+	}
+}
+
+// BenchmarkEdit is save's edit of a hub's file: with nothing to change,
+// and with one peer's endpoint roamed. ns/op should grow linearly.
+func BenchmarkEdit(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		data := bigConfig(b, n)
+		c, err := ParseQuick(data, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		roamed := *c
+		roamed.Peers = append([]Peer(nil), c.Peers...)
+		roamed.Peers[n/2].Endpoint = &Endpoint{Host: "203.0.113.9", Port: 9, Addr: netip.MustParseAddr("203.0.113.9")}
+		for name, live := range map[string]*Config{"same": c, "roamed": &roamed} {
+			b.Run(fmt.Sprintf("peers=%d/%s", n, name), func(b *testing.B) {
+				b.SetBytes(int64(len(data)))
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := Edit(data, live, EditOptions{}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }

@@ -76,6 +76,9 @@ func Edit(data []byte, live *Config, opts EditOptions) ([]byte, error) {
 		return nil, &ParseError{File: opts.File, Msg: err.Error(), Err: err}
 	}
 	out := d.render()
+	if !d.peersEdited {
+		return out, nil
+	}
 	// Duplicate [Peer] sections of one key can hold an entry that an
 	// entry-by-entry edit keeps but a later section's list replaces: check
 	// the result as the device would read it, and give any peer that
@@ -109,8 +112,9 @@ func allowedMismatch(text []byte, live *Config, opts EditOptions) ([]wgtypes.Key
 		return nil, err
 	}
 	var wrong []wgtypes.Key
+	byKey := livePeers(live)
 	for _, m := range merged {
-		if lp := livePeer(live, m.Key); lp != nil && !samePrefixSet(m.AllowedIPs, maskedAllowed(lp)) {
+		if lp := byKey[m.Key]; lp != nil && !samePrefixSet(m.AllowedIPs, maskedAllowed(lp)) {
 			wrong = append(wrong, m.Key)
 		}
 	}
@@ -230,13 +234,13 @@ func samePrefixSet(a, b []netip.Prefix) bool {
 	return sameStrings(prefixTexts(a), prefixTexts(b))
 }
 
-func livePeer(live *Config, k wgtypes.Key) *Peer {
+// livePeers indexes live's peers by key.
+func livePeers(live *Config) map[wgtypes.Key]*Peer {
+	m := make(map[wgtypes.Key]*Peer, len(live.Peers))
 	for i := range live.Peers {
-		if live.Peers[i].PublicKey == k {
-			return &live.Peers[i]
-		}
+		m[live.Peers[i].PublicKey] = &live.Peers[i]
 	}
-	return nil
+	return m
 }
 
 func maskedAllowed(p *Peer) []netip.Prefix {
@@ -261,12 +265,15 @@ var allowedList = list{key: "AllowedIPs", split: splitComma, id: func(w string) 
 }}
 
 func (d *doc) editPeers(merged []*MergedPeer, live *Config) error {
+	byKey := livePeers(live)
+	inFile := make(map[wgtypes.Key]bool, len(merged))
 	for _, m := range merged {
+		inFile[m.Key] = true
 		secs := d.sectionsOf(kindPeer, m.Key)
 		if len(secs) == 0 {
 			return errors.New("no [Peer] section found for peer " + m.Key.String())
 		}
-		lp := livePeer(live, m.Key)
+		lp := byKey[m.Key]
 		if lp == nil {
 			d.removeSections(secs)
 			continue
@@ -294,10 +301,11 @@ func (d *doc) editPeers(merged []*MergedPeer, live *Config) error {
 		want := maskedAllowed(lp)
 		if !samePrefixSet(m.AllowedIPs, want) {
 			d.editList(secs, into, allowedList, prefixTexts(want))
+			d.peersEdited = true
 		}
 	}
 	for _, lp := range live.Peers {
-		if !slices.ContainsFunc(merged, func(m *MergedPeer) bool { return m.Key == lp.PublicKey }) {
+		if !inFile[lp.PublicKey] {
 			d.appendPeer(&lp)
 		}
 	}
@@ -311,13 +319,14 @@ func (d *doc) replaceAllowed(k wgtypes.Key, live *Config) {
 	for _, i := range d.lines(secs, "AllowedIPs") {
 		d.del[i] = true
 	}
-	if lp := livePeer(live, k); lp != nil && len(lp.AllowedIPs) > 0 {
+	if lp := livePeers(live)[k]; lp != nil && len(lp.AllowedIPs) > 0 {
 		d.insertKey(secs[len(secs)-1], "AllowedIPs = "+strings.Join(prefixTexts(maskedAllowed(lp)), ", "))
 	}
 }
 
 // appendPeer adds a new peer at the end of the file, as showconf writes it.
 func (d *doc) appendPeer(p *Peer) {
+	d.peersEdited = true
 	c := &Config{Peers: []Peer{*p}}
 	c.Peers[0].AllowedIPs = nil
 	for _, a := range maskedAllowed(p) {

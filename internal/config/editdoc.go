@@ -26,6 +26,12 @@ type doc struct {
 	key  []string // each line's key in its canonical spelling, or ""
 	sec  []int    // the section each line is in (index into secs)
 	secs []section
+	// peerSecs are the sections of each peer's key, in file order.
+	peerSecs map[wgtypes.Key][]int
+	// peersEdited says an AllowedIPs list was edited entry by entry or
+	// a peer was removed or added, which can change what other peers'
+	// lists give them: Edit then checks the result (see there).
+	peersEdited bool
 
 	set  map[int]string   // new text of a line
 	del  map[int]bool     // lines removed
@@ -109,6 +115,12 @@ func newDoc(data []byte) *doc {
 		}
 	}
 	d.secs[len(d.secs)-1].end = len(d.body)
+	d.peerSecs = map[wgtypes.Key][]int{}
+	for i, sec := range d.secs {
+		if sec.kind == kindPeer && sec.peerKeyed {
+			d.peerSecs[sec.peer] = append(d.peerSecs[sec.peer], i)
+		}
+	}
 	return d
 }
 
@@ -307,6 +319,9 @@ func (d *doc) editList(secs []int, into int, l list, want []string) {
 
 // sectionsOf returns the sections of a kind, and for peers of a key.
 func (d *doc) sectionsOf(kind int, peer wgtypes.Key) []int {
+	if kind == kindPeer {
+		return d.peerSecs[peer]
+	}
 	var out []int
 	for s, sec := range d.secs {
 		if sec.kind == kind && (kind != kindPeer || sec.peerKeyed && sec.peer == peer) {
@@ -323,6 +338,7 @@ func (d *doc) sectionsOf(kind int, peer wgtypes.Key) []int {
 // blank lines that end the text before a removed last section go with it,
 // so that the file does not end in blank lines it did not end in before.
 func (d *doc) removeSections(secs []int) {
+	d.peersEdited = true
 	for _, s := range secs {
 		sec := &d.secs[s]
 		own := sec.lastKeyRow + 1
