@@ -114,7 +114,7 @@ func allowedMismatch(text []byte, live *Config, opts EditOptions) ([]wgtypes.Key
 	var wrong []wgtypes.Key
 	byKey := livePeers(live)
 	for _, m := range merged {
-		if lp := byKey[m.Key]; lp != nil && !samePrefixSet(m.AllowedIPs, maskedAllowed(lp)) {
+		if lp := byKey[m.Key]; lp != nil && !sameSet(m.AllowedIPs, maskedAllowed(lp)) {
 			wrong = append(wrong, m.Key)
 		}
 	}
@@ -163,7 +163,7 @@ func (d *doc) editInterface(file, live *Config, opts EditOptions) {
 		}
 		addrs = append(addrs, formatPrefix(a))
 	}
-	if !sameStrings(addrs, prefixTexts(fi.Addresses)) {
+	if !sameSet(addrs, prefixTexts(fi.Addresses)) {
 		d.editList(secs, into, list{key: "Address", split: words, id: func(w string) string {
 			p, err := ParseAddress(w)
 			if err != nil {
@@ -182,7 +182,7 @@ func (d *doc) editInterface(file, live *Config, opts EditOptions) {
 	}
 	// No server in force is taken for "not known" (a resolvconf that
 	// cannot list them, as systemd's cannot), not for servers removed.
-	if len(dns) > 0 && !sameStrings(dns, fileDNS) {
+	if len(dns) > 0 && !sameSet(dns, fileDNS) {
 		d.editList(secs, into, list{key: "DNS", split: words, id: func(w string) string {
 			if !isDNSServer(w) {
 				return ""
@@ -215,8 +215,8 @@ func prefixTexts(ps []netip.Prefix) []string {
 	return out
 }
 
-// sameStrings compares two lists as sets.
-func sameStrings(a, b []string) bool {
+// sameSet compares two lists as sets.
+func sameSet[T comparable](a, b []T) bool {
 	for _, x := range a {
 		if !slices.Contains(b, x) {
 			return false
@@ -230,9 +230,6 @@ func sameStrings(a, b []string) bool {
 	return true
 }
 
-func samePrefixSet(a, b []netip.Prefix) bool {
-	return sameStrings(prefixTexts(a), prefixTexts(b))
-}
 
 // livePeers indexes live's peers by key.
 func livePeers(live *Config) map[wgtypes.Key]*Peer {
@@ -299,7 +296,7 @@ func (d *doc) editPeers(merged []*MergedPeer, live *Config) error {
 			}
 		}
 		want := maskedAllowed(lp)
-		if !samePrefixSet(m.AllowedIPs, want) {
+		if !sameSet(m.AllowedIPs, want) {
 			d.editList(secs, into, allowedList, prefixTexts(want))
 			d.peersEdited = true
 		}
