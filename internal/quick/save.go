@@ -137,7 +137,11 @@ func (e *Env) editText(ctx context.Context, iface, file string, data []byte, j *
 	if j != nil && j.Applied != nil && j.Applied.FwMark == nil {
 		opts.AutoFwMark = j.Applied.Mark
 	}
-	return config.Edit(data, live, opts)
+	text, err := config.Edit(data, live, opts)
+	if err != nil {
+		return nil, fmt.Errorf("editing the file in place: %w (`wg-quick save --canonical %s' writes it afresh)", err, iface)
+	}
+	return text, nil
 }
 
 // SaveText builds the text the reference `wg-quick save` writes for a

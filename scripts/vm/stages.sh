@@ -251,6 +251,38 @@ failing_up() {
 	rm -f "$conf"
 }
 
+# saveconfig IFNAME: SaveConfig on `systemctl stop` edits the file in
+# place (a peer added at run time is appended, comments stay), and keeps a
+# file edited while the interface was up, saying so in the unit's log,
+# which never shows the private key.
+saveconfig() {
+	local ifname=$1 conf=/etc/wireguard/$1.conf
+	local key peer1 peer2 orig want edited
+	key=$(wg genkey)
+	peer1=$(wg genkey | wg pubkey)
+	peer2=$(wg genkey | wg pubkey)
+	umask 077
+	printf '# kept by save\n[Interface]\nPrivateKey = %s\nAddress = 10.92.0.1/24  # office\nListenPort = 51892\nSaveConfig = true\n\n# laptop\n[Peer]\nPublicKey = %s\nAllowedIPs = 10.92.1.0/24\n' "$key" "$peer1" >"$conf"
+	umask 022
+	orig=$(cat "$conf")
+	expect "systemctl start wg-quick@$ifname (SaveConfig = true)" systemctl start "wg-quick@$ifname"
+	expect "wg set $ifname peer ... (a peer added at run time)" wg set "$ifname" peer "$peer2" allowed-ips 10.92.2.0/24
+	expect "systemctl stop wg-quick@$ifname saves" systemctl stop "wg-quick@$ifname"
+	want=$(printf '%s\n\n[Peer]\nPublicKey = %s\nAllowedIPs = 10.92.2.0/24' "$orig" "$peer2")
+	expect "the file is as it was, with the new peer appended" test "$(cat "$conf")" = "$want"
+	expect "systemctl start wg-quick@$ifname again" systemctl start "wg-quick@$ifname"
+	sed -i 's/^# laptop$/# laptop (Ana)/' "$conf"
+	edited=$(cat "$conf")
+	expect "wg set $ifname peer ... remove" wg set "$ifname" peer "$peer2" remove
+	expect "systemctl stop wg-quick@$ifname (file edited while up)" systemctl stop "wg-quick@$ifname"
+	expect "the edited file is kept" test "$(cat "$conf")" = "$edited"
+	expect "the unit's log says the edit was kept" sh -c "journalctl -u wg-quick@$ifname --no-pager | grep -q 'keeping the edited file'"
+	expect_not "the unit's log never shows the private key" sh -c "journalctl -u wg-quick@$ifname --no-pager | grep -qF '$key'"
+	expect "after stop: no link $ifname" no_link "$ifname"
+	systemctl reset-failed "wg-quick@$ifname"
+	rm -f "$conf"
+}
+
 common_systemd() {
 	local kind=$1
 	expect "the system finished booting" wait_for 120 sh -c 'systemctl is-system-running | grep -Eq "running|degraded"'
@@ -259,6 +291,7 @@ common_systemd() {
 	expect "the wg-quick@ unit runs ours" sh -c "systemctl cat wg-quick@wgboot | grep -q 'ExecStart=/usr/local/bin/wg-quick up'"
 	boot_checks wgboot "$kind"
 	lifecycle wgsd0 "$kind"
+	saveconfig wgsv0
 	failing_up wgsdbad
 	expect "systemctl stop wg-quick@wgboot" systemctl stop wg-quick@wgboot
 	expect "wgboot gone" no_link wgboot
