@@ -9,6 +9,8 @@
 #   make install    install binaries, man pages, completions and systemd units
 #   make uninstall  remove what install installs (never /etc/wireguard)
 #   make demo       (root) a tunnel between two network namespaces, then teardown
+#   make package    dist/: a .deb, an .rpm and an .apk that replace wireguard-tools
+#                   (scripts/package; VERSION and SOURCE_DATE_EPOCH are honoured)
 #
 # Install knobs follow wireguard-tools' Makefile: PREFIX, DESTDIR, BINDIR,
 # MANDIR, SYSCONFDIR, BASHCOMPDIR, SYSTEMDUNITDIR ($(PREFIX)/lib/systemd/system,
@@ -47,7 +49,7 @@ GOFLAGS_BUILD ?= -trimpath -ldflags '-s -w'
 
 export CGO_ENABLED ?= 0
 
-.PHONY: all build test test-vm test-deps bench lint install uninstall demo fuzz clean
+.PHONY: all build test test-vm test-deps bench lint install uninstall demo fuzz package clean
 
 all: build
 
@@ -144,5 +146,10 @@ uninstall:
 demo: build
 	./scripts/demo
 
+# package builds the packages from the files install installs (PREFIX=/usr),
+# with nfpm pinned in tools/go.mod; see scripts/package.
+package:
+	./scripts/package dist
+
 clean:
-	rm -rf bin
+	rm -rf bin dist
