@@ -230,7 +230,6 @@ func sameSet[T comparable](a, b []T) bool {
 	return true
 }
 
-
 // livePeers indexes live's peers by key.
 func livePeers(live *Config) map[wgtypes.Key]*Peer {
 	m := make(map[wgtypes.Key]*Peer, len(live.Peers))
