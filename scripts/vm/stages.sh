@@ -298,9 +298,51 @@ common_systemd() {
 	expect "wgboot: no socket or device left" sh -c "[ ! -e /var/run/wireguard/wgboot.sock ] && ! pgrep -af '[w]g-quick userspace'"
 }
 
+# package_roundtrip: our .deb installed over the reference wireguard-tools
+# (dpkg removes it: Conflicts and Replaces), used (binaries, man pages,
+# completions, a unit, make demo), removed without a trace, and the
+# reference's own .deb installed again. The VM's root is an overlay, so
+# none of it reaches the host.
+package_roundtrip() {
+	local deb ref owned conf=/etc/wireguard/wgpkg0.conf
+	deb=$(ls "$work"/dist/wgtools_*.deb)
+	ref=$(ls "$work"/ref/wireguard-tools_*.deb)
+	# make install's copy in /usr/local would shadow the package's.
+	make -s -C "$WGTOOLS_ROOT" uninstall >/dev/null
+	systemctl daemon-reload
+	expect "wireguard-tools is installed before" sh -c "dpkg-query -W -f='\${Status}' wireguard-tools | grep -q 'install ok installed'"
+	expect "dpkg -i $(basename "$deb")" dpkg -i "$deb"
+	expect_not "wireguard-tools was removed" sh -c "dpkg-query -W -f='\${Status}' wireguard-tools 2>/dev/null | grep -q 'install ok installed'"
+	expect "dpkg -s wgtools: installed, provides wireguard-tools" sh -c "dpkg -s wgtools | grep -q '^Provides: wireguard-tools (= '"
+	owned=$(dpkg -L wgtools)
+	log "dpkg -L wgtools: $(echo "$owned" | tr '\n' ' ')"
+	expect "dpkg -L wgtools lists /usr/bin/wg, /usr/bin/wg-quick and the units" sh -c "dpkg -L wgtools | grep -qx /usr/bin/wg && dpkg -L wgtools | grep -qx /usr/bin/wg-quick && dpkg -L wgtools | grep -qx /lib/systemd/system/wg-quick@.service"
+	expect "/usr/bin/wg is ours (a Go program)" grep -qa 'Go buildinf' /usr/bin/wg
+	expect "wg genkey | wg pubkey works" sh -c "/usr/bin/wg genkey | /usr/bin/wg pubkey | grep -Eq '^[A-Za-z0-9+/]{43}=\$'"
+	expect "man wg finds the package's page" sh -c "man -w wg | grep -qx /usr/share/man/man8/wg.8.gz && man -w wg-quick | grep -qx /usr/share/man/man8/wg-quick.8.gz"
+	expect "bash completes wg from the package" bash -c '. /usr/share/bash-completion/completions/wg && complete -p wg >/dev/null'
+	expect "the packaged unit runs /usr/bin/wg-quick" sh -c "systemctl cat wg-quick@wgpkg0 | grep -q 'ExecStart=/usr/bin/wg-quick up'"
+	umask 077
+	printf '[Interface]\nPrivateKey = %s\nAddress = 10.93.0.1/24\n' "$(/usr/bin/wg genkey)" >"$conf"
+	umask 022
+	expect "systemctl start wg-quick@wgpkg0 (packaged unit)" systemctl start wg-quick@wgpkg0 ||
+		journalctl -u wg-quick@wgpkg0 --no-pager | tail -20
+	expect "wgpkg0 is a kernel link" is_kernel_link wgpkg0
+	expect "systemctl stop wg-quick@wgpkg0" systemctl stop wg-quick@wgpkg0
+	rm -f "$conf"
+	expect "make demo with the installed binaries" env WGTOOLS_DEMO_BINDIR=/usr/bin sh "$WGTOOLS_ROOT/scripts/demo"
+	expect "dpkg -r wgtools" dpkg -r wgtools
+	# Its files, that is: directories such as /usr/share/man/man8 are shared.
+	expect "nothing of the package is left" sh -c "for f in \$(echo '$owned'); do [ -d \$f ] || [ ! -e \$f ] || { echo left: \$f; exit 1; }; done"
+	expect "dpkg -i $(basename "$ref") (the reference again)" dpkg -i "$ref"
+	expect "/usr/bin/wg is the C tool again" sh -c "! grep -qa 'Go buildinf' /usr/bin/wg && /usr/bin/wg --version | grep -q '^wireguard-tools'"
+	expect "dpkg -V wireguard-tools: intact" dpkg -V wireguard-tools
+}
+
 # stage_systemd: systemd as PID 1 on the kernel module.
 stage_systemd() {
 	common_systemd kernel
+	package_roundtrip
 	return $((failures > 0))
 }
 
