@@ -28,12 +28,12 @@ import (
 	"github.com/wgtools/wgtools/internal/nettest"
 )
 
-const (
-	// eqRefWG is the installed reference wg (Debian's wireguard-tools
-	// 1.0.20210914), named by its pinned path (nettest.Reference checks it
-	// in eqRequireTools).
-	eqRefWG = nettest.ReferenceDir + "/wg"
+// eqRefWG is the reference wg (Debian's wireguard-tools 1.0.20210914),
+// named by its pinned path (nettest.Reference checks it in
+// eqRequireTools).
+var eqRefWG = nettest.ReferenceDir + "/wg"
 
+const (
 	// eqRunTimeout bounds one wg-quick run; a reference up that starts
 	// wireguard-go takes about a second.
 	eqRunTimeout = 60 * time.Second

@@ -37,6 +37,10 @@ import (
 // binaries, the namespaces and the fake resolvconf; the names this file adds
 // start with "us".
 
+// usRefWG is the reference wg(8), named by path so that a build of ours
+// in PATH is never mistaken for it.
+var usRefWG = nettest.ReferenceDir + "/wg"
+
 const (
 	// usUnderlayA and usUnderlayB are the hosts' addresses on the veth,
 	// usTunnelA and usTunnelB their addresses in the tunnel.
@@ -47,10 +51,6 @@ const (
 	// usPort is both devices' listen port; they are in different
 	// namespaces, so they do not clash.
 	usPort = 51820
-
-	// usRefWG is the installed reference wg(8), named by path so that a
-	// build of ours in PATH is never mistaken for it.
-	usRefWG = nettest.ReferenceDir + "/wg"
 
 	// usIperfSeconds is how long the iperf3 client sends.
 	usIperfSeconds = "2"

@@ -11,12 +11,33 @@ import (
 	"testing"
 )
 
+// InstalledReferenceDir is where Debian's wireguard-tools package installs
+// wg and wg-quick.
+const InstalledReferenceDir = "/usr/bin"
+
+// UnpackedReferenceDir holds a copy of wireguard-tools' programs unpacked
+// from its .deb (scripts/install-test-deps makes it where our package has
+// replaced wireguard-tools, so that /usr/bin holds ours): the bash wg-quick
+// puts its own directory first in PATH, so the copy runs the copy's wg.
+const UnpackedReferenceDir = "/var/lib/wgtools-reference/usr/bin"
+
 // ReferenceDir holds the reference wireguard-tools the differential tests
-// compare with (Debian's wireguard-tools package installs wg and wg-quick
-// there). Tests never look the reference up in PATH: after `make install`,
-// /usr/local/bin comes first and holds ours, and a comparison of ours with
-// ours cannot fail.
-const ReferenceDir = "/usr/bin"
+// compare with: InstalledReferenceDir while it holds the C wg(8), else
+// UnpackedReferenceDir. Tests never look the reference up in PATH: after
+// `make install`, /usr/local/bin comes first and holds ours, and a
+// comparison of ours with ours cannot fail.
+var ReferenceDir = referenceDir(InstalledReferenceDir, UnpackedReferenceDir)
+
+// referenceDir is the first of dirs whose wg is the C wg(8); the first of
+// them when none is (Reference then says why).
+func referenceDir(dirs ...string) string {
+	for _, d := range dirs {
+		if checkReference(filepath.Join(d, "wg"), "wg") == nil {
+			return d
+		}
+	}
+	return dirs[0]
+}
 
 // Reference returns the path of the reference program name, "wg" or
 // "wg-quick", in ReferenceDir. A missing reference skips the test, or fails

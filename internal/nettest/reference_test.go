@@ -39,6 +39,7 @@ func TestCheckReference(t *testing.T) {
 		}
 	}
 	// The installed reference passes.
+	t.Logf("reference in %s", ReferenceDir)
 	for _, name := range []string{"wg", "wg-quick"} {
 		p := filepath.Join(ReferenceDir, name)
 		if _, err := os.Stat(p); err != nil {
@@ -48,5 +49,37 @@ func TestCheckReference(t *testing.T) {
 		if err := checkReference(p, name); err != nil {
 			t.Errorf("the installed reference: %v", err)
 		}
+	}
+}
+
+// TestReferenceDirFallsBack: where our wg has replaced the C one in the
+// first directory (our package installed), the differential tests use the
+// copy in the second; where it has not, the first.
+func TestReferenceDirFallsBack(t *testing.T) {
+	c := Reference(t, "wg")      // the C wg(8), wherever it is here
+	self, err := os.Executable() // a Go program
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := func(dir, target string) string {
+		d := filepath.Join(t.TempDir(), dir)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(target, filepath.Join(d, "wg")); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	ours, copied := link("usr/bin", self), link("copy/usr/bin", c)
+	if got := referenceDir(ours, copied); got != copied {
+		t.Errorf("with ours installed: %s, want the copy %s", got, copied)
+	}
+	installed := link("usr/bin", c)
+	if got := referenceDir(installed, copied); got != installed {
+		t.Errorf("with the reference installed: %s, want %s", got, installed)
+	}
+	if got := referenceDir(ours, t.TempDir()); got != ours {
+		t.Errorf("with no reference anywhere: %s, want the first, %s", got, ours)
 	}
 }

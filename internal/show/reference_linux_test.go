@@ -34,8 +34,10 @@ import (
 // of devices that are just starting up), and nothing is left behind in the
 // host's /var/run/wireguard, whatever happens to the test binary.
 
+// referenceWG is the reference wg(8), by its pinned path.
+var referenceWG = nettest.ReferenceDir + "/wg"
+
 const (
-	referenceWG = nettest.ReferenceDir + "/wg"
 	// referenceTimeout bounds one run of the reference wg.
 	referenceTimeout = 30 * time.Second
 	// uapiTimeout bounds one connection to a fake device.
@@ -44,7 +46,7 @@ const (
 
 // isolatedWG is the shell script that runs wg in the private mount
 // namespace: $0 is the directory that stands in for /var/run.
-const isolatedWG = `mount --bind "$0" /var/run && exec ` + referenceWG + ` "$@"`
+var isolatedWG = `mount --bind "$0" /var/run && exec ` + referenceWG + ` "$@"`
 
 // requireReference skips the test (or fails it in CI) unless the reference
 // wg can be run against fake devices: that needs root, /usr/bin/wg and

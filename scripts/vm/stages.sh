@@ -331,6 +331,13 @@ package_roundtrip() {
 	expect "systemctl stop wg-quick@wgpkg0" systemctl stop wg-quick@wgpkg0
 	rm -f "$conf"
 	expect "make demo with the installed binaries" env WGTOOLS_DEMO_BINDIR=/usr/bin sh "$WGTOOLS_ROOT/scripts/demo"
+	# The differential tests keep comparing with the C and bash reference:
+	# unpacked as install-test-deps unpacks it (there from the archive;
+	# the VM has no network), found after /usr/bin.
+	dpkg -x "$ref" /var/lib/wgtools-reference
+	expect "with wgtools installed, go test cmd/wg compares with the unpacked reference" \
+		gotest cmd/wg -test.run '^(TestDispatchAgainstReference|TestShowAgainstReference|TestConfigCommandsAgainstReference)$' -test.v
+	expect "... and internal/nettest says the reference is the unpacked one" sh -c "cd $WGTOOLS_ROOT/internal/nettest && $work/tests/internal_nettest.test -test.run '^TestCheckReference\$' -test.v | grep -q 'reference in /var/lib/wgtools-reference/usr/bin'"
 	expect "dpkg -r wgtools" dpkg -r wgtools
 	# Its files, that is: directories such as /usr/share/man/man8 are shared.
 	expect "nothing of the package is left" sh -c "for f in \$(echo '$owned'); do [ -d \$f ] || [ ! -e \$f ] || { echo left: \$f; exit 1; }; done"
