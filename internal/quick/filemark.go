@@ -39,13 +39,14 @@ func seenPath(journal string) string {
 // The copy is written first: the mark is what save trusts, and it never
 // names a file older than the copy beside it. The caller saves j.
 func (j *Journal) markFile(data []byte) error {
-	if data == nil || j.path == "" {
-		return nil
+	m := fileMark(data)
+	if data == nil || j.path == "" || (m == j.File && j.FileNext == "") {
+		return nil // marked already: a reload of the same file writes no copy
 	}
 	if err := writeJournal(seenPath(j.path), config.RedactSecrets(data), j.step); err != nil {
 		return err
 	}
-	j.File, j.FileNext = fileMark(data), ""
+	j.File, j.FileNext = m, ""
 	return nil
 }
 
