@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -42,14 +43,7 @@ func newSaveCommand(e *env) *cobra.Command {
 	}
 }
 
-func isSaveFlag(s string) bool {
-	for _, f := range saveFlags {
-		if s == f {
-			return true
-		}
-	}
-	return false
-}
+func isSaveFlag(s string) bool { return slices.Contains(saveFlags, s) }
 
 func (e *env) save(ctx context.Context, file, iface string, opts quick.SaveOptions) error {
 	return e.withQuick(file, iface, func(q *quick.Env, cfg *config.Config, _ []string) error {

@@ -202,6 +202,14 @@ func (s *eqSide) writeConfig(t *testing.T, text string) {
 // wg-quick outlives eqRunTimeout.
 func (s *eqSide) run(t *testing.T, verb string, opts ...string) (stderr string, err error) {
 	t.Helper()
+	_, stderr, err = s.runOut(t, verb, opts...)
+	return stderr, err
+}
+
+// runOut is run that also returns wg-quick's stdout (save --dry-run's
+// diff).
+func (s *eqSide) runOut(t *testing.T, verb string, opts ...string) (stdout, stderr string, err error) {
+	t.Helper()
 	var out, errOut bytes.Buffer
 	args := append(append([]string{verb}, opts...), s.conf)
 	timedOut, err := runIn(s.ns, eqRunTimeout, s.env, s.dir, &out, &errOut, s.quick, args...)
@@ -211,7 +219,7 @@ func (s *eqSide) run(t *testing.T, verb string, opts ...string) (stderr string, 
 	if err != nil {
 		err = fmt.Errorf("%s wg-quick %s: %w\nstdout:\n%s\nstderr:\n%s", s.label, verb, err, out.String(), errOut.String())
 	}
-	return errOut.String(), err
+	return out.String(), errOut.String(), err
 }
 
 // mustRun is run that fails the test on error.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,19 +38,6 @@ func TestSaveGrammar(t *testing.T) {
 			}
 		})
 	}
-}
-
-// saveRun runs `wg-quick save OPTS CONF` on a side and returns its stdout,
-// stderr and error.
-func saveRun(t *testing.T, s *eqSide, opts ...string) (string, string, error) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	args := append(append([]string{"save"}, opts...), s.conf)
-	timedOut, err := runIn(s.ns, eqRunTimeout, s.env, s.dir, &out, &errOut, s.quick, args...)
-	if timedOut {
-		t.Fatalf("wg-quick save %v timed out", opts)
-	}
-	return out.String(), errOut.String(), err
 }
 
 func readFile(t *testing.T, path string) string {
@@ -97,7 +83,7 @@ Endpoint = 192.0.2.2:51820
 		"Endpoint = 192.0.2.2:51820\n", "Endpoint = 192.0.2.77:4444\n\n[Peer]\nPublicKey = "+k[2].PublicKey().String()+"\nAllowedIPs = 10.74.0.3/32\n",
 	).Replace(conf)
 
-	out, stderr, err := saveRun(t, s, "--dry-run")
+	out, stderr, err := s.runOut(t, "save", "--dry-run")
 	if err != nil {
 		t.Fatalf("save --dry-run: %v\n%s", err, stderr)
 	}
@@ -128,7 +114,7 @@ Endpoint = 192.0.2.2:51820
 
 	edited := strings.Replace(want, "# laptop\n", "# laptop (Ana)\n", 1)
 	s.writeConfig(t, edited)
-	_, stderr, err = saveRun(t, s)
+	_, stderr, err = s.runOut(t, "save")
 	if err == nil {
 		t.Fatal("save over an edited file succeeded")
 	}
@@ -140,7 +126,7 @@ Endpoint = 192.0.2.2:51820
 	if got := readFile(t, s.conf); got != edited {
 		t.Fatalf("refused save changed the file:\n%s", got)
 	}
-	if _, stderr, err := saveRun(t, s, "--force"); err != nil {
+	if _, stderr, err := s.runOut(t, "save", "--force"); err != nil {
 		t.Fatalf("save --force: %v\n%s", err, stderr)
 	}
 	if got := readFile(t, s.conf); got != edited {
@@ -192,7 +178,7 @@ func TestSaveCorpusRoundTrip(t *testing.T) {
 		if err := os.Chtimes(s.conf, old, old); err != nil {
 			t.Fatal(err)
 		}
-		_, stderr, err := saveRun(t, s)
+		_, stderr, err := s.runOut(t, "save")
 		if err != nil {
 			t.Errorf("%s: save: %v\n%s", name, err, stderr)
 		}

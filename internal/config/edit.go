@@ -122,7 +122,7 @@ func allowedMismatch(text []byte, live *Config, opts EditOptions) ([]wgtypes.Key
 }
 
 func (d *doc) editInterface(file, live *Config, opts EditOptions) {
-	secs := d.sectionsOf(kindInterface, wgtypes.Key{})
+	secs := d.interfaceSections()
 	into := -1 // a new [Interface] section at the top
 	if len(secs) > 0 {
 		into = secs[0]
@@ -215,19 +215,21 @@ func prefixTexts(ps []netip.Prefix) []string {
 	return out
 }
 
-// sameSet compares two lists as sets.
+// sameSet compares two lists as sets, in time linear in their lengths (a
+// peer may route thousands of prefixes).
 func sameSet[T comparable](a, b []T) bool {
+	inA := make(map[T]bool, len(a))
 	for _, x := range a {
-		if !slices.Contains(b, x) {
-			return false
-		}
+		inA[x] = true
 	}
+	inB := make(map[T]bool, len(b))
 	for _, x := range b {
-		if !slices.Contains(a, x) {
+		if !inA[x] {
 			return false
 		}
+		inB[x] = true
 	}
-	return true
+	return len(inA) == len(inB)
 }
 
 // livePeers indexes live's peers by key.
@@ -265,7 +267,7 @@ func (d *doc) editPeers(merged []*MergedPeer, live *Config) error {
 	inFile := make(map[wgtypes.Key]bool, len(merged))
 	for _, m := range merged {
 		inFile[m.Key] = true
-		secs := d.sectionsOf(kindPeer, m.Key)
+		secs := d.peerSecs[m.Key]
 		if len(secs) == 0 {
 			return errors.New("no [Peer] section found for peer " + m.Key.String())
 		}
@@ -311,7 +313,7 @@ func (d *doc) editPeers(merged []*MergedPeer, live *Config) error {
 // replaceAllowed gives peer k one AllowedIPs line, in its last section,
 // with live's whole list.
 func (d *doc) replaceAllowed(k wgtypes.Key, live *Config) {
-	secs := d.sectionsOf(kindPeer, k)
+	secs := d.peerSecs[k]
 	for _, i := range d.lines(secs, "AllowedIPs") {
 		d.del[i] = true
 	}

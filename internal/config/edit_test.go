@@ -314,9 +314,10 @@ func TestRedactSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data = append(data, "# the old key: yH67rCjI5R1qDRXJrZ26mPuL/8zitJi1CLcCahow+nI=\nPostUp = wg set %i private-key <(echo QGNj4MnaewQIeMqKntGMIcVy+V49PYJVHTRj8/VFM3k=)\n"...)
+	data = append(data, "# the old key: yH67rCjI5R1qDRXJrZ26mPuL/8zitJi1CLcCahow+nI=\nPostUp = wg set %i private-key <(echo QGNj4MnaewQIeMqKntGMIcVy+V49PYJVHTRj8/VFM3k=)\n"+
+		"[Peer]\nPublicKey = m1kzOwhqRrfOwgXfUZLJNgzc1miNtA6H4Uu5OxYlDD4= # was UBYyDWkV/Ta+rl3o3tbnhticJZNeiAbGDoYYTvP/y00=\n"...)
 	out := string(config.RedactSecrets(data))
-	for _, secret := range []string{"WI1rHcprnIjxfq8+CWIpH7U5e5SaaQZqMFnFLys7nFQ=", "SpxWRnMVQ2HTYtlOakEyGHHpwJUdg5PiKgVpsNavzAs=", "yH67rCjI5R1q", "QGNj4Mnaew"} {
+	for _, secret := range []string{"WI1rHcprnIjxfq8+CWIpH7U5e5SaaQZqMFnFLys7nFQ=", "SpxWRnMVQ2HTYtlOakEyGHHpwJUdg5PiKgVpsNavzAs=", "yH67rCjI5R1q", "QGNj4Mnaew", "UBYyDWkV"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("secret %s shown", secret[:4])
 		}

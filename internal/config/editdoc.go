@@ -317,14 +317,11 @@ func (d *doc) editList(secs []int, into int, l list, want []string) {
 	}
 }
 
-// sectionsOf returns the sections of a kind, and for peers of a key.
-func (d *doc) sectionsOf(kind int, peer wgtypes.Key) []int {
-	if kind == kindPeer {
-		return d.peerSecs[peer]
-	}
+// interfaceSections returns the [Interface] sections, in file order.
+func (d *doc) interfaceSections() []int {
 	var out []int
 	for s, sec := range d.secs {
-		if sec.kind == kind && (kind != kindPeer || sec.peerKeyed && sec.peer == peer) {
+		if sec.kind == kindInterface {
 			out = append(out, s)
 		}
 	}
@@ -432,6 +429,12 @@ func RedactSecrets(data []byte) []byte {
 		case "PrivateKey", "PresharedKey":
 			d.setValue(i, Redacted)
 		case "PublicKey":
+			// The key names the peer; a comment after it is hidden as any.
+			line := d.body[i]
+			_, ve := valueSpan(line)
+			if h := hideKeys(line[ve:]); h != line[ve:] {
+				d.set[i] = line[:ve] + h
+			}
 		default:
 			if h := hideKeys(d.body[i]); h != d.body[i] {
 				d.set[i] = h

@@ -66,7 +66,10 @@ func (j *Journal) removeSeen() error {
 // a diff from that file to data, secrets hidden. A journal with no mark
 // (written before marks existed) sees no edit.
 func (j *Journal) editedSince(file string, data []byte) (bool, string) {
-	if m := fileMark(data); j == nil || j.File == "" || m == j.File || m == j.FileNext {
+	if j == nil || j.File == "" {
+		return false, ""
+	}
+	if m := fileMark(data); m == j.File || m == j.FileNext {
 		return false, ""
 	}
 	seen, err := os.ReadFile(seenPath(j.path))

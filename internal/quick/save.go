@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/wgtools/wgtools/internal/config"
 	"github.com/wgtools/wgtools/internal/device"
@@ -51,9 +50,11 @@ func (e *Env) Save(ctx context.Context, iface string, cfg *config.Config, file s
 }
 
 func (e *Env) save(ctx context.Context, iface string, cfg *config.Config, file string, j *Journal, opts SaveOptions) error {
-	data, err := os.ReadFile(file)
+	// Read again under the lock (the file may have changed since it was
+	// parsed), as bounded as every configuration read.
+	data, err := config.ReadFile(file)
 	if err != nil {
-		return fmt.Errorf("reading %s: %w", config.QuotePath(file), err)
+		return err
 	}
 	if edited, diff := j.editedSince(file, data); edited && !opts.Force {
 		if !opts.DryRun {
@@ -76,14 +77,15 @@ func (e *Env) save(ctx context.Context, iface string, cfg *config.Config, file s
 	}
 	// The journal is marked only when it describes a finished up: a save
 	// run by a hook of an up or down in progress leaves its journal to it.
-	mark := j != nil && j.Complete && j.File != fileMark(text)
+	textMark := fileMark(text)
+	mark := j != nil && j.Complete && j.File != textMark
 	if !bytes.Equal(text, data) {
 		// Two-phase, so that a save killed at any point is finished by the
 		// next one: the mark of the text being written is recorded first
 		// (the file may then be old or new), the file written, then the
 		// mark moved.
 		if mark {
-			j.FileNext = fileMark(text)
+			j.FileNext = textMark
 			if err := j.save(); err != nil {
 				return fmt.Errorf("saving state: %w", err)
 			}

@@ -235,3 +235,20 @@ func TestSaveEditedKeyOnly(t *testing.T) {
 		t.Fatalf("save: %v", err)
 	}
 }
+
+// TestSaveReadsBounded: save reads the file again under the lock, as
+// bounded as every configuration read: a file replaced by a link to an
+// endless one fails with the bound's error instead of filling memory.
+func TestSaveReadsBounded(t *testing.T) {
+	e, _, file, _ := upForSave(t)
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/dev/zero", file); err != nil {
+		t.Fatal(err)
+	}
+	err := save(t, e, file, SaveOptions{})
+	if err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Fatalf("save of an endless file: %v", err)
+	}
+}
