@@ -154,7 +154,7 @@ func TestMentionsPeer(t *testing.T) {
 		"": false, "pee": false, "[Interface]\nListenPort = 1\n": false, "pe\ner": false,
 		"[Peer]": true, "[PEER]": true, "x [ pEeR ]": true, "peer": true, "...pEER": true, "[Pe€r]": false,
 	} {
-		if got := mentionsPeer([]byte(in)); got != want {
+		if got := mentionsPeer(in); got != want {
 			t.Errorf("mentionsPeer(%q) = %v, want %v", in, got, want)
 		}
 	}

@@ -143,7 +143,9 @@ func canonicalQuickKey(key string) string {
 // (an Address that ip(8) rejects, an MTU that is not a number), and the rest
 // is parsed with wg's grammar. The first error in line order is returned.
 func ParseQuick(data []byte, opts Options) (*Config, error) {
-	p := newWGParser(&opts)
+	// Peers come from wg-quick's files by the thousand far less often than
+	// from setconf's; the list grows as sections come.
+	p := newWGParser(&opts, "")
 	ifc := &p.cfg.Interface
 	err := lex(data, &opts, p.line, func(d Directive) error {
 		if err := applyDirective(ifc, d); err != nil {

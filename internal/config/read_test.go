@@ -30,6 +30,8 @@ func TestReadFile(t *testing.T) {
 	}{
 		{"empty", write("empty", 0), 0},
 		{"small", write("small", 100), 100},
+		{"larger than a read", write("larger", 100<<10), 100 << 10},
+		{"not a regular file", "/dev/null", 0},
 		{"at the limit", write("max", MaxFileSize), MaxFileSize},
 		{"one byte over", write("over", MaxFileSize+1), -1},
 		{"endless device", "/dev/zero", -1},
@@ -37,6 +39,10 @@ func TestReadFile(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			data, err := ReadFile(tc.path)
+			// ReadFileString reads the same, with the same errors.
+			if text, serr := ReadFileString(tc.path); text != string(data) || (serr == nil) != (err == nil) || (err != nil && serr.Error() != err.Error()) {
+				t.Errorf("ReadFileString(%s) = %d bytes, %v; ReadFile: %d bytes, %v", tc.path, len(text), serr, len(data), err)
+			}
 			if tc.want < 0 {
 				var pe *os.PathError
 				if !errors.Is(err, ErrTooLarge) || !errors.As(err, &pe) || pe.Path != tc.path {
@@ -51,6 +57,9 @@ func TestReadFile(t *testing.T) {
 	}
 	if _, err := ReadFile(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v, want ErrNotExist", err)
+	}
+	if _, err := ReadFileString(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file (ReadFileString): %v, want ErrNotExist", err)
 	}
 }
 
