@@ -156,6 +156,37 @@ func TestConfigCommandsAgainstReference(t *testing.T) {
 		{"syncconf removes missing peers", []string{"syncconf", "IF", tw.file(t, "sync.conf",
 			"[Interface]\nPrivateKey = "+priv[0]+"\nListenPort = 51820\n[Peer]\nPublicKey = "+pub[2]+"\nAllowedIPs = 10.0.9.0/24\n[Peer]\nPublicKey = "+pub[1]+
 				"\nPresharedKey = "+keys.Encode(psk)+"\nPersistentKeepalive = 25\n")}},
+		// syncconf sends only the peers the file changes (device.SyncConfig);
+		// the device must end as the reference leaves it.
+		{"setconf for syncconf", []string{"setconf", "IF", base}},
+		{"syncconf unchanged but for host bits and a repeat", []string{"syncconf", "IF", tw.file(t, "same.conf",
+			"[Interface]\nPrivateKey = "+priv[0]+"\nListenPort = 51820\nFwMark = 0x1234\n\n"+
+				"[Peer]\nPublicKey = "+pub[1]+"\nPresharedKey = "+keys.Encode(psk)+"\nAllowedIPs = 10.0.1.9/24, 10.0.1.0/24, fd00:1::7/64\nEndpoint = 192.0.2.1:51820\nPersistentKeepalive = 25\n\n"+
+				"[Peer]\nPublicKey = "+pub[2]+"\nAllowedIPs = 10.0.2.0/24\nEndpoint = [2001:db8::2]:51821\n\n"+
+				"[Peer]\nPublicKey = "+pub[3]+"\n")}},
+		{"syncconf reorders a list, moves a repeat last", []string{"syncconf", "IF", tw.file(t, "order.conf",
+			"[Interface]\nPrivateKey = "+priv[0]+"\nListenPort = 51820\nFwMark = 0x1234\n\n"+
+				"[Peer]\nPublicKey = "+pub[1]+"\nPresharedKey = "+keys.Encode(psk)+"\nAllowedIPs = fd00:1::/64, 10.0.1.0/24\nEndpoint = 192.0.2.1:51820\nPersistentKeepalive = 25\n\n"+
+				"[Peer]\nPublicKey = "+pub[2]+"\nAllowedIPs = 10.0.2.0/24, 10.0.7.0/24, 10.0.2.1/24\nEndpoint = [2001:db8::2]:51821\n\n"+
+				"[Peer]\nPublicKey = "+pub[3]+"\n")}},
+		{"setconf back for syncconf", []string{"setconf", "IF", base}},
+		{"set roams an endpoint", []string{"set", "IF", "peer", pub[1], "endpoint", "192.0.2.99:9"}},
+		{"syncconf sets the endpoint back", []string{"syncconf", "IF", base}},
+		{"syncconf moves a prefix, adds a peer", []string{"syncconf", "IF", tw.file(t, "moved.conf",
+			"[Interface]\nPrivateKey = "+priv[0]+"\nListenPort = 51820\nFwMark = 0x1234\n\n"+
+				"[Peer]\nPublicKey = "+pub[1]+"\nPresharedKey = "+keys.Encode(psk)+"\nAllowedIPs = fd00:1::/64\nEndpoint = 192.0.2.1:51820\nPersistentKeepalive = 25\n\n"+
+				"[Peer]\nPublicKey = "+pub[2]+"\nAllowedIPs = 10.0.2.0/24\nEndpoint = [2001:db8::2]:51821\n\n"+
+				"[Peer]\nPublicKey = "+pub[3]+"\nAllowedIPs = 10.0.1.0/24\n\n[Peer]\nPublicKey = "+pub[5]+"\nAllowedIPs = 10.0.5.0/24\n")}},
+		{"syncconf gives a prefix to two peers", []string{"syncconf", "IF", tw.file(t, "twice.conf",
+			"[Interface]\nPrivateKey = "+priv[0]+"\nListenPort = 51820\nFwMark = 0x1234\n\n"+
+				"[Peer]\nPublicKey = "+pub[3]+"\nAllowedIPs = 10.0.1.0/24, 10.0.2.0/24\n\n"+
+				"[Peer]\nPublicKey = "+pub[1]+"\nPresharedKey = "+keys.Encode(psk)+"\nPersistentKeepalive = 25\nAllowedIPs = 10.0.1.0/24\n\n"+
+				"[Peer]\nPublicKey = "+pub[2]+"\nAllowedIPs = 10.0.2.0/24\n")}},
+		{"syncconf gives a prefix to two peers, the first changing", []string{"syncconf", "IF", tw.file(t, "twice2.conf",
+			"[Interface]\nPrivateKey = "+priv[0]+"\nListenPort = 51820\nFwMark = 0x1234\n\n"+
+				"[Peer]\nPublicKey = "+pub[3]+"\nAllowedIPs = 10.0.1.0/24, 10.0.2.0/24, 10.0.3.0/24\n\n"+
+				"[Peer]\nPublicKey = "+pub[1]+"\nPresharedKey = "+keys.Encode(psk)+"\nPersistentKeepalive = 25\nAllowedIPs = 10.0.1.0/24\n\n"+
+				"[Peer]\nPublicKey = "+pub[2]+"\nAllowedIPs = 10.0.2.0/24\n")}},
 		{"setconf with no peers", []string{"setconf", "IF", tw.file(t, "empty.conf", "[Interface]\nListenPort = 51822\n")}},
 	}
 	for _, s := range steps {

@@ -1,7 +1,6 @@
 package device
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"net/netip"
@@ -186,54 +185,6 @@ func cidrMask(bits, total int) net.IPMask {
 		return netmasks().v6[bits]
 	}
 	return net.CIDRMask(bits, total)
-}
-
-// SyncConfig builds wg syncconf's request: like Replace for a file without
-// peers or a device without peers; otherwise the interface fields are reset
-// as by setconf, every device peer missing from the file is removed, and
-// (upstream since v1.0.20260223) a peer that keeps its key but lost its
-// PresharedKey or PersistentKeepalive in the file has them cleared. Peers
-// present in both are sent in full, relying on the device treating unchanged
-// values as no-ops, which keeps their sessions.
-func SyncConfig(c *config.Config, current *wgtypes.Device) (wgtypes.Config, error) {
-	if len(c.Peers) == 0 || len(current.Peers) == 0 {
-		return WGConfig(c, Replace)
-	}
-	out, err := WGConfig(c, Replace)
-	if err != nil {
-		return out, err
-	}
-	out.ReplacePeers = false
-	// wg pairs a device peer with the file's first section of its key
-	// (its sort puts the device entry just before it).
-	inFile := make(map[wgtypes.Key]int, len(c.Peers))
-	for i := len(c.Peers) - 1; i >= 0; i-- {
-		inFile[c.Peers[i].PublicKey] = i
-	}
-	var removes []wgtypes.PeerConfig
-	for _, dp := range current.Peers {
-		i, ok := inFile[dp.PublicKey]
-		if !ok {
-			removes = append(removes, wgtypes.PeerConfig{PublicKey: dp.PublicKey, Remove: true})
-			continue
-		}
-		fp, pc := &c.Peers[i], &out.Peers[i]
-		if fp.Remove {
-			continue
-		}
-		if dp.PresharedKey != (wgtypes.Key{}) && fp.PresharedKey == nil {
-			pc.PresharedKey = &wgtypes.Key{}
-		}
-		if dp.PersistentKeepaliveInterval != 0 && fp.PersistentKeepalive == nil {
-			zero := time.Duration(0)
-			pc.PersistentKeepaliveInterval = &zero
-		}
-	}
-	// wg prepends its removals while walking the peers in ascending key
-	// order, so they come out in descending key order.
-	slices.SortFunc(removes, func(a, b wgtypes.PeerConfig) int { return bytes.Compare(b.PublicKey[:], a.PublicKey[:]) })
-	out.Peers = append(removes, out.Peers...)
-	return out, nil
 }
 
 // Config converts a device's state into our model, for showconf and save.

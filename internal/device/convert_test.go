@@ -13,6 +13,7 @@ import (
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
 	"github.com/wgtools/wgtools/internal/config"
+	"github.com/wgtools/wgtools/internal/keys"
 )
 
 func key(b byte) wgtypes.Key {
@@ -121,6 +122,70 @@ func TestSyncConfig(t *testing.T) {
 	got, err = SyncConfig(file, &wgtypes.Device{})
 	if err != nil || !got.ReplacePeers {
 		t.Errorf("syncconf to an empty device should replace peers: %+v %v", got, err)
+	}
+}
+
+// TestSyncConfigSendsChanges: syncconf sends only the peers the file
+// changes, and every peer where the file's sections interact. The device
+// state each request leaves is checked against the reference wg in
+// cmd/wg's TestConfigCommandsAgainstReference; here, which peers are sent.
+func TestSyncConfigSendsChanges(t *testing.T) {
+	ip := func(s string) net.IPNet {
+		_, n, err := net.ParseCIDR(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *n
+	}
+	// The device: B with two prefixes, an endpoint and a keepalive; C bare.
+	device := func() *wgtypes.Device {
+		return &wgtypes.Device{Peers: []wgtypes.Peer{
+			{PublicKey: key(1), Endpoint: &net.UDPAddr{IP: net.IP{192, 0, 2, 1}, Port: 5}, PersistentKeepaliveInterval: 25 * time.Second,
+				AllowedIPs: []net.IPNet{ip("10.0.0.0/24"), ip("fd00::/64")}},
+			{PublicKey: key(2)},
+		}}
+	}
+	const b = "[Peer]\nPublicKey = " + kB + "\n"
+	const c = "[Peer]\nPublicKey = " + kC + "\n"
+	const bSame = b + "AllowedIPs = 10.0.0.0/24, 10.0.0.7/24, fd00::1/64\nEndpoint = 192.0.2.1:5\nPersistentKeepalive = 25\n"
+	for _, tc := range []struct {
+		name, file string
+		sent       []wgtypes.Key // in order, removals included
+	}{
+		{"unchanged (host bits, a repeat)", bSame + c, nil},
+		{"the same prefixes in another order", b + "AllowedIPs = fd00::/64, 10.0.0.0/24\nEndpoint = 192.0.2.1:5\nPersistentKeepalive = 25\n" + c, []wgtypes.Key{key(1)}},
+		{"a repeat moves a prefix last", b + "AllowedIPs = 10.0.0.0/24, fd00::/64, 10.0.0.1/24\nEndpoint = 192.0.2.1:5\nPersistentKeepalive = 25\n" + c, []wgtypes.Key{key(1)}},
+		{"no endpoint in the file keeps the device's", b + "AllowedIPs = 10.0.0.0/24, fd00::/64\nPersistentKeepalive = 25\n" + c, nil},
+		{"roamed endpoint set back", b + "AllowedIPs = 10.0.0.0/24, fd00::/64\nEndpoint = 192.0.2.9:5\nPersistentKeepalive = 25\n" + c, []wgtypes.Key{key(1)}},
+		{"keepalive", bSame + c + "PersistentKeepalive = 1\n", []wgtypes.Key{key(2)}},
+		{"preshared key", bSame + c + "PresharedKey = " + kB + "\n", []wgtypes.Key{key(2)}},
+		{"a prefix fewer", b + "AllowedIPs = 10.0.0.0/24\nEndpoint = 192.0.2.1:5\nPersistentKeepalive = 25\n" + c, []wgtypes.Key{key(1)}},
+		{"a new peer, a removed one", bSame + "[Peer]\nPublicKey = " + keys.Encode(key(3)) + "\n", []wgtypes.Key{key(2), key(3)}},
+		{"a prefix moved to C", b + "AllowedIPs = fd00::/64\nEndpoint = 192.0.2.1:5\nPersistentKeepalive = 25\n" + c + "AllowedIPs = 10.0.0.0/24\n", []wgtypes.Key{key(1), key(2)}},
+		// B is sent and takes the prefix from C, so C is sent after it.
+		{"a prefix given to B and then C", bSame + c + "AllowedIPs = 10.0.0.0/24\n", []wgtypes.Key{key(1), key(2)}},
+		// Sent in order, C would take it and B take it back: as it is.
+		{"a prefix given to C and then B", c + "AllowedIPs = 10.0.0.0/24\n" + bSame, nil},
+		{"a prefix given to C, then B, which changes", c + "AllowedIPs = 10.0.0.0/24\n" + bSame + "PresharedKey = " + kB + "\n", []wgtypes.Key{key(1)}},
+		{"a key in two sections", bSame + c + c, []wgtypes.Key{key(1), key(2), key(2)}},
+		{"incremental list", bSame + c + "AllowedIPs = +10.9.0.0/24\n", []wgtypes.Key{key(1), key(2)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := SyncConfig(parse(t, "[Interface]\nListenPort = 5\n"+tc.file), device())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sent []wgtypes.Key
+			for _, p := range got.Peers {
+				sent = append(sent, p.PublicKey)
+			}
+			if diff := cmp.Diff(tc.sent, sent); diff != "" {
+				t.Errorf("peers sent (-want +got):\n%s", diff)
+			}
+			if got.ReplacePeers || got.ListenPort == nil || *got.ListenPort != 5 {
+				t.Errorf("interface fields: %+v", got)
+			}
+		})
 	}
 }
 
