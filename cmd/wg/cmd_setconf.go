@@ -102,7 +102,8 @@ func runShowconf(_ context.Context, e *env, _ string, args []string) error {
 	if err != nil {
 		return err
 	}
-	return config.WriteShowconf(e.stdout, device.Config(d))
+	ifc := device.Interface(d)
+	return config.WriteShowconfPeers(e.stdout, &ifc, device.ConfigPeers(d))
 }
 
 // mentionsPeer reports whether data holds "peer" in any case, which every

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"iter"
 	"strconv"
 
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
@@ -18,7 +19,7 @@ import (
 // input for ParseWG.
 func Showconf(c *Config) []byte {
 	var b bytes.Buffer
-	writeShowconf(&b, c)
+	writeShowconf(&b, &c.Interface, c.peers())
 	return b.Bytes()
 }
 
@@ -26,9 +27,28 @@ func Showconf(c *Config) []byte {
 // 32 KiB: the text of 10,000 peers is never held whole (growing one buffer
 // to a megabyte was a fifth of `wg showconf`'s time).
 func WriteShowconf(w io.Writer, c *Config) error {
+	return WriteShowconfPeers(w, &c.Interface, c.peers())
+}
+
+// WriteShowconfPeers is WriteShowconf for peers that come one at a time,
+// each valid only until the next: `wg showconf` converts a device's peers
+// into one Peer it reuses, so that 10,000 peers are never held twice (the
+// converted copy was 2.3 MB to touch, a tenth of the command).
+func WriteShowconfPeers(w io.Writer, ifc *Interface, peers iter.Seq[*Peer]) error {
 	b := bufio.NewWriterSize(w, 32<<10)
-	writeShowconf(b, c)
+	writeShowconf(b, ifc, peers)
 	return b.Flush()
+}
+
+// peers yields c's peers in order.
+func (c *Config) peers() iter.Seq[*Peer] {
+	return func(yield func(*Peer) bool) {
+		for i := range c.Peers {
+			if !yield(&c.Peers[i]) {
+				return
+			}
+		}
+	}
 }
 
 // textWriter is what the formatters write to: a bytes.Buffer or a
@@ -41,8 +61,7 @@ type textWriter interface {
 	AvailableBuffer() []byte
 }
 
-func writeShowconf(b textWriter, c *Config) {
-	ifc := &c.Interface
+func writeShowconf(b textWriter, ifc *Interface, peers iter.Seq[*Peer]) {
 	b.WriteString("[Interface]\n")
 	if ifc.ListenPort != nil && *ifc.ListenPort != 0 {
 		b.WriteString("ListenPort = " + strconv.Itoa(*ifc.ListenPort) + "\n")
@@ -54,8 +73,13 @@ func writeShowconf(b textWriter, c *Config) {
 		writeKey(b, "PrivateKey", ifc.PrivateKey)
 	}
 	b.WriteByte('\n')
-	for i := range c.Peers {
-		p := &c.Peers[i]
+	first := true
+	for p := range peers {
+		// Peers are separated by a blank line; none follows the last.
+		if !first {
+			b.WriteByte('\n')
+		}
+		first = false
 		b.WriteString("[Peer]\n")
 		// Public keys are not secret: the standard encoder, not the
 		// constant-time one (10,000 peers).
@@ -82,9 +106,6 @@ func writeShowconf(b textWriter, c *Config) {
 		}
 		if p.PersistentKeepalive != nil && *p.PersistentKeepalive != 0 {
 			b.WriteString("PersistentKeepalive = " + strconv.Itoa(*p.PersistentKeepalive) + "\n")
-		}
-		if i < len(c.Peers)-1 {
-			b.WriteByte('\n')
 		}
 	}
 }
@@ -138,7 +159,7 @@ func Save(c *Config) []byte {
 		}
 	}
 	var current bytes.Buffer
-	writeShowconf(&current, c)
+	writeShowconf(&current, ifc, c.peers())
 	// ${current/\[Interface\]$'\n'/$block}: a device with nothing to show
 	// prints only "[Interface]", which has no newline left to match, and
 	// then the block is not inserted at all. We keep that quirk.

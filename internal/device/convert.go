@@ -2,6 +2,7 @@ package device
 
 import (
 	"fmt"
+	"iter"
 	"net"
 	"net/netip"
 	"slices"
@@ -187,62 +188,105 @@ func cidrMask(bits, total int) net.IPMask {
 	return net.CIDRMask(bits, total)
 }
 
-// Config converts a device's state into our model, for showconf and save.
+// Config converts a device's state into our model, for save and down.
 // A zero private key or preshared key means none, as wg reports them.
 func Config(d *wgtypes.Device) *config.Config {
-	c := &config.Config{}
-	if d.PrivateKey != (wgtypes.Key{}) {
-		k := d.PrivateKey
-		c.Interface.PrivateKey = &k
-	}
-	port := d.ListenPort
-	c.Interface.ListenPort = &port
-	mark := uint32(d.FirewallMark)
-	c.Interface.FwMark = &mark
+	c := &config.Config{Interface: Interface(d)}
 	c.Peers = make([]config.Peer, len(d.Peers))
-	// What the peers point to is allocated once for all of them, not per
-	// peer: `wg showconf` of 10,000 peers made 50,000 small allocations
-	// here.
+	// What the peers point to is allocated in blocks for all of them,
+	// not per peer: `wg showconf` of 10,000 peers made 50,000 small
+	// allocations here.
 	nIPs := 0
 	for i := range d.Peers {
 		nIPs += len(d.Peers[i].AllowedIPs)
 	}
-	ips := make([]config.AllowedIP, 0, nIPs)
-	kas := make([]int, len(d.Peers))
-	var eps []config.Endpoint
-	var psks []wgtypes.Key
+	s := peerStore{ips: make([]config.AllowedIP, 0, nIPs)}
 	for i := range d.Peers {
-		p, cp := &d.Peers[i], &c.Peers[i]
-		cp.PublicKey = p.PublicKey
-		if p.PresharedKey != (wgtypes.Key{}) {
-			if len(psks) == cap(psks) {
-				psks = make([]wgtypes.Key, 0, min(len(d.Peers)-i, 1024))
-			}
-			psks = append(psks, p.PresharedKey)
-			cp.PresharedKey = &psks[len(psks)-1]
-		}
-		if p.Endpoint != nil {
-			if ap, ok := addrPort(p.Endpoint); ok {
-				if len(eps) == cap(eps) {
-					eps = make([]config.Endpoint, 0, min(len(d.Peers)-i, 1024))
-				}
-				eps = append(eps, config.Endpoint{Host: ap.Addr().String(), Port: ap.Port(), Addr: ap.Addr()})
-				cp.Endpoint = &eps[len(eps)-1]
-			}
-		}
-		kas[i] = int(p.PersistentKeepaliveInterval / time.Second)
-		cp.PersistentKeepalive = &kas[i]
-		start := len(ips)
-		for _, n := range p.AllowedIPs {
-			if pfx, ok := Prefix(n); ok {
-				ips = append(ips, config.AllowedIP{Prefix: pfx})
-			}
-		}
-		if len(ips) > start {
-			cp.AllowedIPs = ips[start:len(ips):len(ips)]
-		}
+		s.convert(&d.Peers[i], &c.Peers[i], len(d.Peers)-i)
 	}
 	return c
+}
+
+// Interface converts a device's own fields, as Config does.
+func Interface(d *wgtypes.Device) config.Interface {
+	var ifc config.Interface
+	if d.PrivateKey != (wgtypes.Key{}) {
+		k := d.PrivateKey
+		ifc.PrivateKey = &k
+	}
+	port := d.ListenPort
+	ifc.ListenPort = &port
+	mark := uint32(d.FirewallMark)
+	ifc.FwMark = &mark
+	return ifc
+}
+
+// ConfigPeers yields d's peers converted as Config converts them, one at
+// a time into one Peer that is valid only until the next: for showconf,
+// which prints each and forgets it (config.WriteShowconfPeers).
+func ConfigPeers(d *wgtypes.Device) iter.Seq[*config.Peer] {
+	return func(yield func(*config.Peer) bool) {
+		var s peerStore
+		var p config.Peer
+		for i := range d.Peers {
+			s.reset()
+			s.convert(&d.Peers[i], &p, 1)
+			if !yield(&p) {
+				return
+			}
+		}
+	}
+}
+
+// peerStore holds what converted peers point to (preshared keys,
+// endpoints, keepalives, allowed IPs), appended to blocks; reset lets the
+// blocks be written over by the next peer.
+type peerStore struct {
+	psks []wgtypes.Key
+	eps  []config.Endpoint
+	kas  []int
+	ips  []config.AllowedIP
+}
+
+func (s *peerStore) reset() {
+	s.psks, s.eps, s.kas, s.ips = s.psks[:0], s.eps[:0], s.kas[:0], s.ips[:0]
+}
+
+// convert converts p into cp; left is how many peers remain, this one
+// included, which sizes a new block.
+func (s *peerStore) convert(p *wgtypes.Peer, cp *config.Peer, left int) {
+	block := min(left, 1024)
+	*cp = config.Peer{PublicKey: p.PublicKey}
+	if p.PresharedKey != (wgtypes.Key{}) {
+		if len(s.psks) == cap(s.psks) {
+			s.psks = make([]wgtypes.Key, 0, block)
+		}
+		s.psks = append(s.psks, p.PresharedKey)
+		cp.PresharedKey = &s.psks[len(s.psks)-1]
+	}
+	if p.Endpoint != nil {
+		if ap, ok := addrPort(p.Endpoint); ok {
+			if len(s.eps) == cap(s.eps) {
+				s.eps = make([]config.Endpoint, 0, block)
+			}
+			s.eps = append(s.eps, config.Endpoint{Host: ap.Addr().String(), Port: ap.Port(), Addr: ap.Addr()})
+			cp.Endpoint = &s.eps[len(s.eps)-1]
+		}
+	}
+	if len(s.kas) == cap(s.kas) {
+		s.kas = make([]int, 0, block)
+	}
+	s.kas = append(s.kas, int(p.PersistentKeepaliveInterval/time.Second))
+	cp.PersistentKeepalive = &s.kas[len(s.kas)-1]
+	start := len(s.ips)
+	for _, n := range p.AllowedIPs {
+		if pfx, ok := Prefix(n); ok {
+			s.ips = append(s.ips, config.AllowedIP{Prefix: pfx})
+		}
+	}
+	if len(s.ips) > start {
+		cp.AllowedIPs = s.ips[start:len(s.ips):len(s.ips)]
+	}
 }
 
 // addrPort converts an endpoint. net.IP cannot tell an IPv4 address from

@@ -2,14 +2,17 @@ package device
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"net"
+	"net/netip"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
 	"github.com/wgtools/wgtools/internal/config"
@@ -277,6 +280,27 @@ func TestConfigManyPeers(t *testing.T) {
 		if *cp.PersistentKeepalive != 25 {
 			t.Fatalf("peer %d: keepalive %d", i, *cp.PersistentKeepalive)
 		}
+	}
+	// ConfigPeers yields the same peers, one at a time: each as Config
+	// converts it, while it is the current one.
+	i := 0
+	for p := range ConfigPeers(d) {
+		if diff := cmp.Diff(&c.Peers[i], p, cmpopts.EquateComparable(netip.Addr{}, netip.Prefix{})); diff != "" {
+			t.Fatalf("ConfigPeers' peer %d differs from Config's (-Config +ConfigPeers):\n%s", i, diff)
+		}
+		i++
+	}
+	if i != len(c.Peers) {
+		t.Fatalf("ConfigPeers yielded %d peers, want %d", i, len(c.Peers))
+	}
+	// And showconf's text from either is the same.
+	var streamed bytes.Buffer
+	ifc := Interface(d)
+	if err := config.WriteShowconfPeers(&streamed, &ifc, ConfigPeers(d)); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(config.Showconf(c)), streamed.String()); diff != "" {
+		t.Errorf("showconf from ConfigPeers differs (-Config +ConfigPeers):\n%s", diff)
 	}
 	*c.Peers[0].PersistentKeepalive = 7
 	if *c.Peers[1].PersistentKeepalive != 25 {
