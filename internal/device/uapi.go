@@ -113,6 +113,7 @@ func parseUAPI(r *bufio.Reader) (*wgtypes.Device, error) {
 						blocks = append(blocks, block)
 					}
 					block = make([]wgtypes.Peer, 0, 256)
+					prefault(block)
 				}
 				block = append(block, wgtypes.Peer{PublicKey: key})
 				peer = &block[len(block)-1]
@@ -141,6 +142,7 @@ func parseUAPI(r *bufio.Reader) (*wgtypes.Device, error) {
 		d.Peers = block
 	} else if len(block) > 0 {
 		d.Peers = make([]wgtypes.Peer, 0, 256*len(blocks)+len(block))
+		prefault(d.Peers)
 		for _, b := range append(blocks, block) {
 			d.Peers = append(d.Peers, b...)
 		}
@@ -168,6 +170,7 @@ type ipArena struct {
 func (a *ipArena) appendNet(ips []net.IPNet, n net.IPNet) []net.IPNet {
 	if len(a.nets) == cap(a.nets) {
 		block := make([]net.IPNet, 0, max(1024, 2*len(ips)))
+		prefault(block)
 		a.nets = append(block, ips...)
 	} else if len(ips) > 0 && &ips[0] != &a.nets[len(a.nets)-len(ips)] {
 		// Not at the tail (never the case for a well-formed reply, whose
@@ -182,6 +185,7 @@ func (a *ipArena) appendNet(ips []net.IPNet, n net.IPNet) []net.IPNet {
 func (a *ipArena) endpoint(ap netip.AddrPort) *net.UDPAddr {
 	if len(a.eps) == cap(a.eps) {
 		a.eps = make([]net.UDPAddr, 0, 512)
+		prefault(a.eps)
 	}
 	addr := ap.Addr()
 	a.eps = append(a.eps, net.UDPAddr{IP: a.ip(addr), Port: int(ap.Port()), Zone: addr.Zone()})
@@ -192,6 +196,7 @@ func (a *ipArena) ip(addr netip.Addr) net.IP {
 	n := addr.BitLen() / 8
 	if len(a.buf) < n {
 		a.buf = make([]byte, 16<<10)
+		prefault(a.buf)
 	}
 	ip := net.IP(a.buf[:n:n])
 	a.buf = a.buf[n:]
