@@ -37,7 +37,36 @@ func BenchmarkGetShowconf(b *testing.B) {
 					b.Fatal(err)
 				}
 				var out bytes.Buffer
-				out.Write(config.Showconf(Config(d)))
+				ifc := Interface(d)
+				if err := config.WriteShowconfPeers(&out, &ifc, ConfigPeers(d)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkSyncConfig is syncconf's work between reading the device and
+// sending: pairing the file's peers with the device's and finding the one
+// peer (of n) whose allowed IPs changed.
+func BenchmarkSyncConfig(b *testing.B) {
+	for _, n := range []int{2000, 10000} {
+		d, err := parseUAPI(bufio.NewReader(strings.NewReader(uapiReply(n))))
+		if err != nil {
+			b.Fatal(err)
+		}
+		text := strings.Replace(string(config.Showconf(Config(d))), "10.0.7.0/24", "10.99.0.0/24", 1)
+		file, err := config.ParseWG([]byte(text), config.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				req, err := SyncConfig(file, d)
+				if err != nil || len(req.Peers) != 1 {
+					b.Fatalf("%d peers sent (%v), want 1", len(req.Peers), err)
+				}
 			}
 		})
 	}
