@@ -2,6 +2,8 @@ package device
 
 import (
 	"bytes"
+	"cmp"
+	"encoding/binary"
 	"net"
 	"net/netip"
 	"slices"
@@ -122,9 +124,14 @@ type takenPrefix struct {
 // every section can reproduce. Real files give each prefix once: the map
 // is then empty.
 func takenPrefixes(peers []config.Peer) (map[int][]takenPrefix, bool) {
+	// Each prefix given, as a key without pointers (a netip.Prefix holds
+	// one, which made sorting 10,000 of them half of syncconf's own work),
+	// with where it was given.
 	type given struct {
-		p    netip.Prefix
-		peer int
+		hi, lo    uint64 // the masked address, as 16 bytes
+		bits      int16
+		v4        bool
+		peer, idx int32
 	}
 	n := 0
 	for i := range peers {
@@ -135,21 +142,22 @@ func takenPrefixes(peers []config.Peer) (map[int][]takenPrefix, bool) {
 		if !peers[i].ReplaceAllowedIPs {
 			return nil, true
 		}
-		for _, a := range peers[i].AllowedIPs {
-			list = append(list, given{a.Prefix.Masked(), i})
+		for j, a := range peers[i].AllowedIPs {
+			p := a.Prefix.Masked()
+			b := p.Addr().As16()
+			list = append(list, given{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), int16(p.Bits()), p.Addr().Is4(), int32(i), int32(j)})
 		}
 	}
+	same := func(a, b *given) bool { return a.hi == b.hi && a.lo == b.lo && a.bits == b.bits && a.v4 == b.v4 }
 	// By prefix, then by peer: each prefix's last peer ends its run.
 	slices.SortFunc(list, func(a, b given) int {
-		if c := comparePrefix(a.p, b.p); c != 0 {
-			return c
-		}
-		return a.peer - b.peer
+		return cmp.Or(cmp.Compare(a.hi, b.hi), cmp.Compare(a.lo, b.lo), cmp.Compare(a.bits, b.bits),
+			cmp.Compare(boolInt(a.v4), boolInt(b.v4)), cmp.Compare(a.peer, b.peer))
 	})
 	var taken map[int][]takenPrefix
 	for start := 0; start < len(list); {
 		end := start + 1
-		for end < len(list) && list[end].p == list[start].p {
+		for end < len(list) && same(&list[end], &list[start]) {
 			end++
 		}
 		last := list[end-1].peer
@@ -158,12 +166,20 @@ func takenPrefixes(peers []config.Peer) (map[int][]takenPrefix, bool) {
 				if taken == nil {
 					taken = map[int][]takenPrefix{}
 				}
-				taken[g.peer] = append(taken[g.peer], takenPrefix{g.p, last})
+				p := peers[g.peer].AllowedIPs[g.idx].Prefix.Masked()
+				taken[int(g.peer)] = append(taken[int(g.peer)], takenPrefix{p, int(last)})
 			}
 		}
 		start = end
 	}
 	return taken, false
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // peerChanged reports whether sending the file's peer fp would change the
@@ -244,11 +260,4 @@ func (s *prefixScratch) same(file []config.AllowedIP, taken []takenPrefix, dev [
 	}
 	slices.Reverse(s.a)
 	return slices.Equal(s.a, s.b)
-}
-
-func comparePrefix(a, b netip.Prefix) int {
-	if c := a.Addr().Compare(b.Addr()); c != 0 {
-		return c
-	}
-	return a.Bits() - b.Bits()
 }
