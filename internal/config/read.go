@@ -49,8 +49,8 @@ func ReadFile(name string) ([]byte, error) {
 
 // ReadFileString is ReadFile for a caller that only parses the text (with
 // ParseWGString), with the same limit: the file is read into the string
-// itself, where ReadFile then ParseWG hold it twice (at 10,000 peers, 1.3 MB more memory touched,
-// a tenth of a syncconf's page faults).
+// itself, where ReadFile then ParseWG hold it twice (a file of 10,000
+// peers is 1.3 MB).
 func ReadFileString(name string) (string, error) {
 	f, size, err := openFile(name)
 	if err != nil {

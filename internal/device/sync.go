@@ -216,8 +216,8 @@ func peerChanged(fp *config.Peer, dp *wgtypes.Peer, taken []takenPrefix, scratch
 // prefixScratch holds the lists prefixScratch.same compares, reused from
 // peer to peer.
 type prefixScratch struct {
-	a, b []netip.Prefix
-	seen map[netip.Prefix]bool
+	a, b        []netip.Prefix
+	seen, taken map[netip.Prefix]bool
 }
 
 // same reports whether the device's list dev is what replacing it with a
@@ -239,24 +239,31 @@ func (s *prefixScratch) same(file []config.AllowedIP, taken []takenPrefix, dev [
 		s.b = append(s.b, p.Masked())
 	}
 	// The file's list as the device would hold it, collected from the
-	// end (the last mention of a prefix counts), then reversed.
+	// end (the last mention of a prefix counts), then reversed. Long
+	// lists are checked against maps, short ones by a scan.
 	long := len(file) > 16
-	if long && s.seen == nil {
-		s.seen = make(map[netip.Prefix]bool)
+	if long {
+		if s.seen == nil {
+			s.seen, s.taken = map[netip.Prefix]bool{}, map[netip.Prefix]bool{}
+		}
+		clear(s.seen)
+		clear(s.taken)
+		for _, t := range taken {
+			s.taken[t.p] = true
+		}
 	}
-	clear(s.seen)
 	s.a = s.a[:0]
 	for i := len(file) - 1; i >= 0; i-- {
 		p := file[i].Prefix.Masked()
-		if long && s.seen[p] || !long && slices.Contains(s.a, p) {
+		if long {
+			if s.seen[p] || s.taken[p] {
+				continue
+			}
+			s.seen[p] = true
+		} else if slices.Contains(s.a, p) || slices.ContainsFunc(taken, func(t takenPrefix) bool { return t.p == p }) {
 			continue
 		}
-		if long {
-			s.seen[p] = true
-		}
-		if !slices.ContainsFunc(taken, func(t takenPrefix) bool { return t.p == p }) {
-			s.a = append(s.a, p)
-		}
+		s.a = append(s.a, p)
 	}
 	slices.Reverse(s.a)
 	return slices.Equal(s.a, s.b)

@@ -96,7 +96,7 @@ func (m *modelDevice) device() *wgtypes.Device {
 }
 
 // syncFile builds a configuration file from fuzz bytes: up to six
-// sections over four keys, lists over five prefixes (host bits set or
+// sections over four keys, lists over six prefixes (host bits set or
 // not, repeats and prefixes given to two peers included), and a few
 // preshared keys, keepalives and endpoints.
 func syncFile(data []byte) string {
@@ -126,7 +126,8 @@ func syncFile(data []byte) string {
 		}
 		if f&32 != 0 {
 			list := []string{}
-			for m := int(next() % 5); m > 0; m-- {
+			// Up to 20 entries: past 16, SyncConfig compares with maps.
+			for m := int(next() % 21); m > 0; m-- {
 				list = append(list, pfxs[int(next())%len(pfxs)])
 			}
 			fmt.Fprintf(&b, "AllowedIPs = %s\n", strings.Join(list, ", "))
