@@ -6,6 +6,7 @@ package wgtools_test
 // lintian but for the tags kept below.
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -108,7 +109,8 @@ func TestPackages(t *testing.T) {
 		}
 		var files []string
 		stamp := time.Unix(1700000000, 0).UTC().Format("2006-01-02 15:04")
-		for _, l := range strings.Split(strings.TrimSpace(mustOutput(t, "dpkg-deb", "-c", path)), "\n") {
+		listing := mustOutput(t, "dpkg-deb", "-c", path)
+		for _, l := range strings.Split(strings.TrimSpace(listing), "\n") {
 			if !strings.Contains(l, stamp) {
 				t.Errorf("not dated SOURCE_DATE_EPOCH (%s): %s", stamp, l)
 			}
@@ -121,18 +123,31 @@ func TestPackages(t *testing.T) {
 		if diff := cmp.Diff(want2, files); diff != "" {
 			t.Errorf("files (-make install +deb):\n%s", diff)
 		}
-		if !strings.Contains(mustOutput(t, "dpkg-deb", "-c", path), "drwx------ root/root") {
+		if !strings.Contains(listing, "drwx------ root/root") {
 			t.Error("/etc/wireguard is not 0700")
 		}
-		out, _ := exec.Command("lintian", "--tag-display-limit", "0", path).CombinedOutput()
+		// lintian exits 2 when it reports error tags, and 1 when it could
+		// not check the package. A run that checked nothing must fail, not
+		// pass with no tags read: the package always draws
+		// statically-linked-binary, so a run without it did not check.
+		out, err := exec.Command("lintian", "--tag-display-limit", "0", path).CombinedOutput()
+		var exit *exec.ExitError
+		if err != nil && (!errors.As(err, &exit) || exit.ExitCode() != 2) {
+			t.Fatalf("lintian did not check the package: %v\n%s", err, out)
+		}
+		seen := map[string]bool{}
 		for _, l := range strings.Split(string(out), "\n") {
 			f := strings.Fields(l)
 			if len(f) < 3 || (f[0] != "E:" && f[0] != "W:" && f[0] != "I:") {
 				continue
 			}
+			seen[f[2]] = true
 			if _, ok := keptLintian[f[2]]; !ok {
 				t.Errorf("lintian: %s", l)
 			}
+		}
+		if !seen["statically-linked-binary"] {
+			t.Errorf("lintian reported no statically-linked-binary, so it checked nothing:\n%s", out)
 		}
 	})
 

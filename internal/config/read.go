@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"os"
@@ -23,69 +24,58 @@ var ErrTooLarge = errors.New("larger than 32 MiB, the most a configuration file 
 // after reading at most one byte more. Errors opening or reading it are
 // *os.PathError, as os.ReadFile's.
 func ReadFile(name string) ([]byte, error) {
-	f, size, err := openFile(name)
-	if err != nil {
+	var data bytes.Buffer
+	if err := readFile(name, &data); err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	data := make([]byte, 0, max(size, 512))
-	for {
-		if len(data) == cap(data) {
-			data = append(data, 0)[:len(data)]
-		}
-		n, err := f.Read(data[len(data):cap(data)])
-		data = data[:len(data)+n]
-		if len(data) > MaxFileSize {
-			return nil, &os.PathError{Op: "read", Path: name, Err: ErrTooLarge}
-		}
-		if err == io.EOF {
-			return data, nil
-		}
-		if err != nil {
-			return nil, &os.PathError{Op: "read", Path: name, Err: err}
-		}
+	if data.Len() == 0 {
+		return []byte{}, nil // read, and empty: not nil, which means unknown
 	}
+	return data.Bytes(), nil
 }
 
 // ReadFileString is ReadFile for a caller that only parses the text (with
-// ParseWGString), with the same limit: the file is read into the string
-// itself, where ReadFile then ParseWG hold it twice (a file of 10,000
-// peers is 1.3 MB).
+// ParseWGString): the file is read into the string itself, where ReadFile
+// then ParseWG hold it twice (a file of 10,000 peers is 1.3 MB).
 func ReadFileString(name string) (string, error) {
-	f, size, err := openFile(name)
-	if err != nil {
+	var text strings.Builder
+	if err := readFile(name, &text); err != nil {
 		return "", err
 	}
-	defer f.Close()
-	var text strings.Builder
-	text.Grow(size)
-	buf := make([]byte, min(max(size, 512), 32<<10))
-	for {
-		n, err := f.Read(buf[:min(len(buf), MaxFileSize+1-text.Len())])
-		text.Write(buf[:n])
-		if text.Len() > MaxFileSize {
-			return "", &os.PathError{Op: "read", Path: name, Err: ErrTooLarge}
-		}
-		if err == io.EOF {
-			return text.String(), nil
-		}
-		if err != nil {
-			return "", &os.PathError{Op: "read", Path: name, Err: err}
-		}
-	}
+	return text.String(), nil
 }
 
-// openFile opens a configuration file and says how much to read at first:
-// a regular file's size (bounded) and one byte more, which shows the end
-// without regrowing the buffer; 0 for anything else.
-func openFile(name string) (*os.File, int, error) {
+// readFile is ReadFile and ReadFileString's one loop, into a bytes.Buffer
+// or a strings.Builder. A regular file says its size: dst grows to it
+// (bounded) and one byte more at once, which shows the end without
+// regrowing.
+func readFile(name string, dst interface {
+	io.Writer
+	Grow(int)
+	Len() int
+}) error {
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, 0, err
+		return err
 	}
+	defer f.Close()
 	size := 0
 	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
 		size = int(min(st.Size(), MaxFileSize)) + 1
 	}
-	return f, size, nil
+	dst.Grow(size)
+	buf := make([]byte, min(max(size, 512), 32<<10))
+	for {
+		n, err := f.Read(buf[:min(len(buf), MaxFileSize+1-dst.Len())])
+		dst.Write(buf[:n])
+		if dst.Len() > MaxFileSize {
+			return &os.PathError{Op: "read", Path: name, Err: ErrTooLarge}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return &os.PathError{Op: "read", Path: name, Err: err}
+		}
+	}
 }

@@ -53,6 +53,11 @@ func TestReadFile(t *testing.T) {
 			if err != nil || len(data) != tc.want {
 				t.Fatalf("ReadFile(%s) = %d bytes, %v; want %d", tc.path, len(data), err, tc.want)
 			}
+			// nil means "not known" to save's file mark: an empty file
+			// read is not that.
+			if data == nil {
+				t.Errorf("ReadFile(%s) = nil, want an empty slice", tc.path)
+			}
 		})
 	}
 	if _, err := ReadFile(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {

@@ -70,7 +70,9 @@ func syncConfig(c *config.Config, current *wgtypes.Device, all bool) (wgtypes.Co
 	sub := *c
 	sub.Peers = nil
 	var sent []int
-	mustSend := map[int]bool{}
+	// mustSend[i]: an earlier peer that is sent takes a prefix that peer i,
+	// given it last, must take back.
+	mustSend := make([]bool, len(c.Peers))
 	var scratch prefixScratch
 	for i := range c.Peers {
 		fp := &c.Peers[i]
@@ -130,7 +132,7 @@ func takenPrefixes(peers []config.Peer) (map[int][]takenPrefix, bool) {
 	type given struct {
 		hi, lo    uint64 // the masked address, as 16 bytes
 		bits      int16
-		v4        bool
+		addrBits  int16 // 32 or 128: an IPv4 prefix never equals an IPv6 one
 		peer, idx int32
 	}
 	n := 0
@@ -145,14 +147,16 @@ func takenPrefixes(peers []config.Peer) (map[int][]takenPrefix, bool) {
 		for j, a := range peers[i].AllowedIPs {
 			p := a.Prefix.Masked()
 			b := p.Addr().As16()
-			list = append(list, given{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), int16(p.Bits()), p.Addr().Is4(), int32(i), int32(j)})
+			list = append(list, given{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), int16(p.Bits()), int16(p.Addr().BitLen()), int32(i), int32(j)})
 		}
 	}
-	same := func(a, b *given) bool { return a.hi == b.hi && a.lo == b.lo && a.bits == b.bits && a.v4 == b.v4 }
+	same := func(a, b *given) bool {
+		return a.hi == b.hi && a.lo == b.lo && a.bits == b.bits && a.addrBits == b.addrBits
+	}
 	// By prefix, then by peer: each prefix's last peer ends its run.
 	slices.SortFunc(list, func(a, b given) int {
 		return cmp.Or(cmp.Compare(a.hi, b.hi), cmp.Compare(a.lo, b.lo), cmp.Compare(a.bits, b.bits),
-			cmp.Compare(boolInt(a.v4), boolInt(b.v4)), cmp.Compare(a.peer, b.peer))
+			cmp.Compare(a.addrBits, b.addrBits), cmp.Compare(a.peer, b.peer))
 	})
 	var taken map[int][]takenPrefix
 	for start := 0; start < len(list); {
@@ -173,13 +177,6 @@ func takenPrefixes(peers []config.Peer) (map[int][]takenPrefix, bool) {
 		start = end
 	}
 	return taken, false
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // peerChanged reports whether sending the file's peer fp would change the

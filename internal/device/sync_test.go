@@ -158,8 +158,7 @@ func FuzzSyncConfigSendsChanges(f *testing.F) {
 			return
 		}
 		current := m.device()
-		want, got := m, modelDevice{peers: clonePeers(m.peers)}
-		want.peers = clonePeers(m.peers)
+		want, got := modelDevice{peers: clonePeers(m.peers)}, modelDevice{peers: clonePeers(m.peers)}
 		full, err := syncConfig(file, current, true)
 		if err != nil {
 			t.Fatal(err)
